@@ -1,0 +1,208 @@
+//! Composition root: the only place that wires settings, store, DHCP service, background
+//! reclamation and signals together. Shutdown drains in order: stop reading sockets →
+//! finish in-flight transactions → stop background tasks → close pools.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::clock::{Clock, SystemClock};
+use crate::dhcp::server::{self, ServerOptions};
+use crate::dhcp::v4::V4Handler;
+use crate::dhcp::Counters;
+use crate::settings::{ExpiredLeasesProcessing, Settings};
+use crate::store::{self, LeaseStore, PoolRange};
+
+/// Command-line choices that affect running.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Configuration file.
+    pub config: PathBuf,
+    /// Server port override (`-p`).
+    pub port: Option<u16>,
+}
+
+/// Run shoal until SIGTERM/SIGINT.
+pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
+    let settings = load(&opts.config)?;
+    let pools = settings.pools();
+    let cfg = Arc::new(settings.dhcp4);
+    let db = store::open_for_server(&cfg.lease_database)
+        .await
+        .context("opening the lease database")?;
+    let leases = db.leases();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    sync_pools(leases.as_ref(), &pools, clock.now()).await?;
+
+    let counters = Arc::new(Counters::new());
+    let handler = Arc::new(V4Handler::new(
+        cfg.clone(),
+        leases.clone(),
+        counters,
+        clock.clone(),
+    ));
+    let interfaces = server::resolve_interfaces(&cfg.interfaces)?;
+    let shutdown = CancellationToken::new();
+
+    let reclaim = tokio::spawn(reclaim_loop(
+        leases.clone(),
+        cfg.expired_leases_processing.clone(),
+        clock.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(signals(
+        opts.config.clone(),
+        handler.clone(),
+        leases.clone(),
+        clock,
+        shutdown.clone(),
+    ));
+
+    let server_opts = ServerOptions {
+        port: opts.port.unwrap_or(67),
+        ..ServerOptions::default()
+    };
+    info!(
+        backend = leases.backend(),
+        subnets = cfg.subnets.len(),
+        "shoal started"
+    );
+    server::serve(handler, interfaces, server_opts, shutdown.clone()).await?;
+    shutdown.cancel();
+    let _ = reclaim.await;
+    info!("shoal stopped");
+    Ok(())
+}
+
+/// Load and validate the configuration file.
+pub fn load(path: &Path) -> anyhow::Result<Settings> {
+    Settings::load(path)
+        .map_err(|e| anyhow::anyhow!("{}: invalid configuration:\n{e}", path.display()))
+}
+
+/// Make the free list cover every configured pool.
+async fn sync_pools(leases: &dyn LeaseStore, pools: &[PoolRange], now: i64) -> anyhow::Result<()> {
+    leases
+        .sync_pools4(pools, now)
+        .await
+        .context("loading pools into the free-address list")?;
+    Ok(())
+}
+
+/// SIGHUP re-reads the configuration; SIGTERM / SIGINT start a graceful shutdown.
+async fn signals(
+    path: PathBuf,
+    handler: Arc<V4Handler>,
+    leases: Arc<dyn LeaseStore>,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(&path, &handler, leases.as_ref(), clock.now()).await,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = shutdown.cancelled() => return,
+        }
+    }
+    info!("shutting down: finishing in-flight transactions");
+    shutdown.cancel();
+}
+
+/// Re-read the configuration file; a bad file is refused and the running one kept.
+pub async fn reload(path: &Path, handler: &V4Handler, leases: &dyn LeaseStore, now: i64) {
+    match load(path) {
+        Ok(settings) => {
+            if let Err(err) = sync_pools(leases, &settings.pools(), now).await {
+                error!(
+                    ?err,
+                    "configuration reload failed; keeping the running configuration"
+                );
+                return;
+            }
+            handler.reload(Arc::new(settings.dhcp4));
+            info!(path = %path.display(), "configuration reloaded");
+        }
+        Err(err) => error!(%err, "configuration reload refused; keeping the running configuration"),
+    }
+}
+
+/// Background reclamation (expired-leases-processing): bounded batches every
+/// reclaim-timer-wait-time, flush of old reclaimed rows every flush-reclaimed-timer-wait-time.
+/// Several front-ends may run it at once: the store's batches skip rows others hold.
+pub async fn reclaim_loop(
+    leases: Arc<dyn LeaseStore>,
+    elp: ExpiredLeasesProcessing,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    if elp.reclaim_timer_wait_time == 0 {
+        return;
+    }
+    let mut reclaim =
+        tokio::time::interval(Duration::from_secs(u64::from(elp.reclaim_timer_wait_time)));
+    let flush_every = u64::from(elp.flush_reclaimed_timer_wait_time.max(1));
+    let mut flush = tokio::time::interval(Duration::from_secs(flush_every));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = reclaim.tick() => {
+                reclaim_once(leases.as_ref(), &elp, clock.as_ref()).await;
+            }
+            _ = flush.tick(), if elp.flush_reclaimed_timer_wait_time > 0 => {
+                if let Err(err) = leases.flush_reclaimed4(clock.now(), elp.hold_reclaimed_time).await {
+                    warn!(?err, "flushing reclaimed leases failed");
+                }
+            }
+        }
+    }
+}
+
+/// One reclamation cycle: batches of max-reclaim-leases until none are left or
+/// max-reclaim-time has passed.
+pub async fn reclaim_once(
+    leases: &dyn LeaseStore,
+    elp: &ExpiredLeasesProcessing,
+    clock: &dyn Clock,
+) -> u64 {
+    let started = std::time::Instant::now();
+    let budget = Duration::from_millis(u64::from(elp.max_reclaim_time));
+    let batch = if elp.max_reclaim_leases == 0 {
+        1000
+    } else {
+        elp.max_reclaim_leases
+    };
+    let mut total = 0;
+    loop {
+        match leases.reclaim_expired4(clock.now(), batch).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(batch) || (elp.max_reclaim_time > 0 && started.elapsed() >= budget)
+                {
+                    break;
+                }
+            }
+            Err(err) => {
+                warn!(?err, "lease reclamation failed");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        info!(reclaimed = total, "expired leases reclaimed");
+    }
+    total
+}

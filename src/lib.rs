@@ -1,0 +1,22 @@
+//! # shoal
+//!
+//! A stateless DHCP cluster: N identical front-ends share one SQL database that holds
+//! every lease, host reservation and piece of configuration.
+//!
+//! # Layout
+//!
+//! - [`settings`]: Kea-format JSON configuration → validated runtime types.
+//! - [`store`]: storage traits and the PostgreSQL, MySQL and SQLite backends; the only
+//!   place SQL exists. Migrations live in `migrations/<dialect>`.
+//! - [`alloc`]: the allocation policy (which address a client gets) over atomic store claims.
+//! - [`dhcp`]: the socket loop ([`dhcp::server`]) and the protocol engine ([`dhcp::v4`]),
+//!   which turns a datagram into a [`dhcp::Reply`] without touching sockets.
+//! - [`clock`]: injectable time.
+//! - [`app`]: the composition root (wiring, reclamation, signals, shutdown).
+
+pub mod alloc;
+pub mod app;
+pub mod clock;
+pub mod dhcp;
+pub mod settings;
+pub mod store;

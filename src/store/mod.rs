@@ -1,0 +1,675 @@
+//! Storage: the only place SQL exists.
+//!
+//! Domain types ([`Lease4`], [`Host`]) live here, never sqlx rows. Each backend
+//! (`postgres`, `mysql`, `sqlite`) implements the traits below in its own module; the rest
+//! of shoal holds an `Arc<dyn LeaseStore>` / `Arc<dyn HostStore>` and never names a backend
+//! (only `app.rs` and `shoal-admin` call [`open`]).
+//!
+//! Invariants every backend keeps, whatever number of shoal processes share the database:
+//! - at most one `lease4` row per address (primary key);
+//! - an address is *claimed* only by one atomic statement or transaction
+//!   ([`LeaseStore::claim4`], [`LeaseStore::claim_free4`], [`LeaseStore::claim_expired4`]);
+//!   two concurrent claims of one address cannot both succeed;
+//! - an address listed in `free_lease4` has no active lease (it is free for anyone);
+//! - store methods take `now` (Unix seconds) from the caller: time is injectable.
+
+use std::net::Ipv4Addr;
+
+use async_trait::async_trait;
+
+/// Unix time in seconds, as stored in the `expire` columns.
+pub type UnixTime = i64;
+
+/// The state column of a lease row (Kea's lease_state values, plus `Offered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeaseState {
+    /// An active (or expired but not yet reclaimed) lease.
+    Default = 0,
+    /// Declined by the client; unusable until `expire` (decline-probation-period).
+    Declined = 1,
+    /// Expired and reclaimed; the row is kept for hold-reclaimed-time so a
+    /// returning client can get its address back, but the address is free.
+    ExpiredReclaimed = 2,
+    /// Released by the client; the address is free.
+    Released = 3,
+    /// Held by an OFFER for offer-lifetime.
+    Offered = 5,
+}
+
+impl LeaseState {
+    /// The integer stored in the `state` column.
+    pub fn code(self) -> i16 {
+        self as i16
+    }
+
+    /// Parse the integer stored in the `state` column.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Self::Default,
+            1 => Self::Declined,
+            2 => Self::ExpiredReclaimed,
+            3 => Self::Released,
+            5 => Self::Offered,
+            _ => return None,
+        })
+    }
+
+    /// True when the address of a row in this state may be given to anyone.
+    pub fn is_free(self) -> bool {
+        matches!(self, Self::ExpiredReclaimed | Self::Released)
+    }
+}
+
+/// One IPv4 lease row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease4 {
+    /// The leased address (primary key).
+    pub address: Ipv4Addr,
+    /// Client hardware address (chaddr, `hlen` bytes).
+    pub hwaddr: Vec<u8>,
+    /// Hardware type (htype), 1 for Ethernet.
+    pub hwtype: u8,
+    /// Client identifier (option 61), when the client sent one.
+    pub client_id: Option<Vec<u8>>,
+    /// Lifetime in seconds granted with this lease.
+    pub valid_lifetime: u32,
+    /// Expiry, Unix seconds. Client last transaction time is `expire - valid_lifetime`.
+    pub expire: UnixTime,
+    /// Subnet the lease belongs to.
+    pub subnet_id: u32,
+    /// Pool id within the subnet (Kea's pool-id, 0 when unset).
+    pub pool_id: u32,
+    /// FQDN forward update done.
+    pub fqdn_fwd: bool,
+    /// FQDN reverse update done.
+    pub fqdn_rev: bool,
+    /// Client hostname (option 12 or reservation), empty when none.
+    pub hostname: String,
+    /// Row state.
+    pub state: LeaseState,
+    /// Free-form JSON text.
+    pub user_context: Option<String>,
+    /// Relay agent's relay-id (option 82 sub-option 12).
+    pub relay_id: Option<Vec<u8>>,
+    /// Relay agent's remote-id (option 82 sub-option 2).
+    pub remote_id: Option<Vec<u8>>,
+}
+
+/// Who a client is, for ownership checks: `claim4` on an address held by the same
+/// client renews; RELEASE and DECLINE only act on the sender's own lease.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey {
+    /// Client identifier (option 61), when sent and `match-client-id` is true.
+    pub client_id: Option<Vec<u8>>,
+    /// Hardware address (chaddr).
+    pub hwaddr: Vec<u8>,
+}
+
+impl ClientKey {
+    /// Does this lease belong to this client? By client id when the key has one and
+    /// the lease has one, else by hardware address (Kea's match-client-id semantics).
+    pub fn owns(&self, lease: &Lease4) -> bool {
+        match (&self.client_id, &lease.client_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => !self.hwaddr.is_empty() && self.hwaddr == lease.hwaddr,
+        }
+    }
+}
+
+/// An inclusive address range of a pool, with the subnet it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolRange {
+    /// First address.
+    pub start: Ipv4Addr,
+    /// Last address (inclusive).
+    pub end: Ipv4Addr,
+    /// Subnet id.
+    pub subnet_id: u32,
+    /// Kea pool-id, 0 when unset.
+    pub pool_id: u32,
+}
+
+impl PoolRange {
+    /// Number of addresses in the range.
+    pub fn size(&self) -> u64 {
+        u64::from(u32::from(self.end)) - u64::from(u32::from(self.start)) + 1
+    }
+
+    /// Is `addr` inside the range?
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        (self.start..=self.end).contains(&addr)
+    }
+}
+
+/// Host identifier types, numbered as Kea's `host_identifier_type` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdentifierType {
+    /// Hardware address.
+    HwAddress = 0,
+    /// DHCPv6 DUID (or RFC 4361 DUID in a v4 client id).
+    Duid = 1,
+    /// Relay agent circuit id (option 82 sub-option 1).
+    CircuitId = 2,
+    /// Client identifier (option 61).
+    ClientId = 3,
+    /// Flexible identifier computed by an expression.
+    FlexId = 4,
+}
+
+impl IdentifierType {
+    /// Kea's configuration name (`hw-address`, `duid`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HwAddress => "hw-address",
+            Self::Duid => "duid",
+            Self::CircuitId => "circuit-id",
+            Self::ClientId => "client-id",
+            Self::FlexId => "flex-id",
+        }
+    }
+
+    /// Parse Kea's configuration name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "hw-address" => Self::HwAddress,
+            "duid" => Self::Duid,
+            "circuit-id" => Self::CircuitId,
+            "client-id" => Self::ClientId,
+            "flex-id" => Self::FlexId,
+            _ => return None,
+        })
+    }
+
+    /// Parse the integer stored in `dhcp_identifier_type`.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Self::HwAddress,
+            1 => Self::Duid,
+            2 => Self::CircuitId,
+            3 => Self::ClientId,
+            4 => Self::FlexId,
+            _ => return None,
+        })
+    }
+}
+
+/// A per-host option row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOption {
+    /// Option code.
+    pub code: u16,
+    /// Option space (`dhcp4`).
+    pub space: String,
+    /// Wire value, when stored as binary.
+    pub value: Option<Vec<u8>>,
+    /// Textual value as Kea's option-data `data` (used when `value` is absent).
+    pub formatted_value: Option<String>,
+    /// Send even when not requested.
+    pub persistent: bool,
+}
+
+/// A host reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Database id (0 for reservations from the configuration file).
+    pub host_id: i64,
+    /// Identifier type.
+    pub identifier_type: IdentifierType,
+    /// Identifier value.
+    pub identifier: Vec<u8>,
+    /// IPv4 subnet id; 0 = global; None = not a v4 reservation.
+    pub ipv4_subnet_id: Option<u32>,
+    /// IPv6 subnet id; 0 = global.
+    pub ipv6_subnet_id: Option<u32>,
+    /// Reserved IPv4 address.
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// Reserved hostname.
+    pub hostname: Option<String>,
+    /// DHCPv4 client classes (names).
+    pub client_classes4: Vec<String>,
+    /// DHCPv6 client classes (names).
+    pub client_classes6: Vec<String>,
+    /// siaddr.
+    pub next_server: Option<Ipv4Addr>,
+    /// sname.
+    pub server_hostname: Option<String>,
+    /// file.
+    pub boot_file_name: Option<String>,
+    /// Per-host DHCPv4 options.
+    pub options4: Vec<HostOption>,
+    /// Free-form JSON text.
+    pub user_context: Option<String>,
+}
+
+/// Addresses of one subnet, by state, for statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubnetLeaseCounts {
+    /// Subnet id.
+    pub subnet_id: u32,
+    /// Active (state default, not expired) leases.
+    pub assigned: u64,
+    /// Declined addresses still in probation.
+    pub declined: u64,
+}
+
+/// Errors at the storage boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the schema refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or the connection broke; retrying may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The schema version is not the one this build expects.
+    #[error("schema version {found:?} found, this build expects {expected}; run `{command}`")]
+    SchemaMismatch {
+        /// Version in the database (None = not initialised).
+        found: Option<i64>,
+        /// Version embedded in this build.
+        expected: i64,
+        /// The shoal-admin command that fixes it.
+        command: String,
+    },
+    /// The applied migrations differ from the embedded ones.
+    #[error("migration error: {0}")]
+    Migration(String),
+    /// Bad input (a malformed dump file, an invalid URL).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    /// Transient errors (connection loss, deadlock, serialization failure) that a
+    /// caller may retry.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The lease database. Every method is one atomic domain operation.
+#[async_trait]
+pub trait LeaseStore: Send + Sync + 'static {
+    /// Backend name: `postgresql`, `mysql` or `sqlite`.
+    fn backend(&self) -> &'static str;
+
+    /// Make the free list cover these pools: every address of a range not yet loaded
+    /// (see `lease4_pool`) that has no active lease is inserted into `free_lease4`.
+    /// Safe when several processes do it at once; a no-op for ranges already loaded.
+    async fn sync_pools4(&self, pools: &[PoolRange], now: UnixTime) -> StoreResult<()>;
+
+    /// The lease row at `address`, whatever its state.
+    async fn lease4_by_address(&self, address: Ipv4Addr) -> StoreResult<Option<Lease4>>;
+
+    /// The most recent lease row (any state but Released) of this client in any of
+    /// these subnets: by client id when `client.client_id` is set, else by hwaddr.
+    async fn lease4_by_client(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+    ) -> StoreResult<Option<Lease4>>;
+
+    /// Write `lease` at `lease.address` iff the address is free: no row, or a row that is
+    /// reclaimed/released, or expired (`expire < now`, declined included), or a row owned by
+    /// `client` (renewal, offer → lease). Removes the address from the free list in the same
+    /// transaction. Returns the stored lease, or None when someone else holds the address.
+    async fn claim4(
+        &self,
+        lease: &Lease4,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+
+    /// Take one address from the free list inside `pools` (never one reserved in
+    /// `hosts` for `lease.subnet_id`), and write `lease` at that address, atomically.
+    /// `lease.address` and `lease.pool_id` are ignored/replaced. None when the free list
+    /// has nothing in these pools.
+    async fn claim_free4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+
+    /// Take over the longest-expired lease row inside `pools` (state default, offered or
+    /// declined with `expire < now`; never a reserved address), atomically.
+    async fn claim_expired4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+
+    /// Release `address` if `client` owns it: state Released, expire = now, and the
+    /// address returns to the free list. False when not the client's.
+    async fn release4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+
+    /// Free `address` if it is still only *offered* to `client` (the client chose another
+    /// server). A lease the client already committed is left alone. True when freed.
+    async fn release_offer4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // Backends override this with one atomic statement; this fallback is safe but
+        // does nothing (the offer then simply times out after offer-lifetime).
+        let _ = (address, client, now);
+        Ok(false)
+    }
+
+    /// Mark `address` declined until `now + probation` if `client` owns it (client
+    /// identity is cleared, as Kea does). False when not the client's.
+    async fn decline4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        probation: u32,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+
+    /// Reclaim at most `max` leases with `expire < now` (state default, offered or
+    /// declined): state ExpiredReclaimed, address back on the free list when inside a
+    /// loaded pool. Safe when several processes run it at once. Returns the count.
+    async fn reclaim_expired4(&self, now: UnixTime, max: u32) -> StoreResult<u64>;
+
+    /// Delete reclaimed/released rows whose expiry is older than `now - hold`.
+    async fn flush_reclaimed4(&self, now: UnixTime, hold: u32) -> StoreResult<u64>;
+
+    /// Per-subnet counts of assigned and declined addresses.
+    async fn lease4_counts(&self, now: UnixTime) -> StoreResult<Vec<SubnetLeaseCounts>>;
+
+    /// Every lease4 row, ordered by address (lease-dump).
+    async fn all_leases4(&self) -> StoreResult<Vec<Lease4>>;
+
+    /// Insert rows in one transaction (lease-upload); all or nothing.
+    async fn upload_leases4(&self, leases: &[Lease4]) -> StoreResult<u64>;
+}
+
+/// The host-reservation database.
+#[async_trait]
+pub trait HostStore: Send + Sync + 'static {
+    /// The v4 reservation for one of `ids` (tried in the given order) in subnet
+    /// `subnet_id` (0 = global): one round trip for all identifiers.
+    async fn host4(
+        &self,
+        subnet_id: u32,
+        ids: &[(IdentifierType, Vec<u8>)],
+    ) -> StoreResult<Option<Host>>;
+
+    /// The v4 reservation of `address` in `subnet_id`.
+    async fn host4_by_address(
+        &self,
+        subnet_id: u32,
+        address: Ipv4Addr,
+    ) -> StoreResult<Option<Host>>;
+
+    /// Insert a host with its options; returns the new host_id. Conflict when an
+    /// identifier or address is already reserved in that subnet.
+    async fn add_host(&self, host: &Host) -> StoreResult<i64>;
+
+    /// Delete a v4 reservation by identifier; true when a row went.
+    async fn del_host4(
+        &self,
+        subnet_id: u32,
+        identifier_type: IdentifierType,
+        identifier: &[u8],
+    ) -> StoreResult<bool>;
+}
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+pub mod migrate;
+
+use std::sync::Arc;
+
+use crate::settings::{DatabaseConfig, DatabaseType};
+
+/// An open lease/host database: one connection pool of one backend.
+///
+/// Cloning is cheap (the pool is shared). This is the only type outside `store` that knows
+/// which backends exist; the rest of shoal asks it for trait objects.
+#[derive(Clone, Debug)]
+pub struct Db {
+    inner: DbInner,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum DbInner {
+    Postgres(postgres::PgStore),
+    Mysql(mysql::MySqlStore),
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Db {
+    /// Open a connection pool for `cfg` (no schema check; see [`open_for_server`]).
+    ///
+    /// The backend is the scheme of `cfg.url` when a URL is given, else `cfg.db_type`.
+    pub async fn connect(cfg: &DatabaseConfig) -> StoreResult<Db> {
+        let inner = match backend_of(cfg)? {
+            DatabaseType::Postgresql => DbInner::Postgres(postgres::PgStore::connect(cfg).await?),
+            DatabaseType::Mysql => DbInner::Mysql(mysql::MySqlStore::connect(cfg).await?),
+            DatabaseType::Sqlite => DbInner::Sqlite(sqlite::SqliteStore::connect(cfg).await?),
+        };
+        Ok(Db { inner })
+    }
+
+    /// The lease store over this pool.
+    pub fn leases(&self) -> Arc<dyn LeaseStore> {
+        match &self.inner {
+            DbInner::Postgres(s) => Arc::new(s.clone()),
+            DbInner::Mysql(s) => Arc::new(s.clone()),
+            DbInner::Sqlite(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The host-reservation store over this pool.
+    pub fn hosts(&self) -> Arc<dyn HostStore> {
+        match &self.inner {
+            DbInner::Postgres(s) => Arc::new(s.clone()),
+            DbInner::Mysql(s) => Arc::new(s.clone()),
+            DbInner::Sqlite(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn db_type(&self) -> DatabaseType {
+        match &self.inner {
+            DbInner::Postgres(_) => DatabaseType::Postgresql,
+            DbInner::Mysql(_) => DatabaseType::Mysql,
+            DbInner::Sqlite(_) => DatabaseType::Sqlite,
+        }
+    }
+
+    /// Close the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match &self.inner {
+            DbInner::Postgres(s) => s.pool.close().await,
+            DbInner::Mysql(s) => s.pool.close().await,
+            DbInner::Sqlite(s) => s.pool.close().await,
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &DbInner {
+        &self.inner
+    }
+}
+
+/// The backend `cfg` names: the URL scheme when a URL is given (it must agree with
+/// `type`), else `type`.
+pub fn backend_of(cfg: &DatabaseConfig) -> StoreResult<DatabaseType> {
+    let Some(url) = &cfg.url else {
+        return Ok(cfg.db_type);
+    };
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "postgres" | "postgresql" => Ok(DatabaseType::Postgresql),
+        "mysql" | "mariadb" => Ok(DatabaseType::Mysql),
+        "sqlite" => Ok(DatabaseType::Sqlite),
+        _ => Err(StoreError::Invalid(format!(
+            "unsupported database URL scheme {scheme:?} (expected postgres://, mysql:// or sqlite://)"
+        ))),
+    }
+}
+
+/// Connect and refuse a schema that is not the one this build expects, naming the
+/// `shoal-admin` command that fixes it. Embedded SQLite initialises or upgrades itself.
+pub async fn open_for_server(cfg: &DatabaseConfig) -> StoreResult<Db> {
+    let db = Db::connect(cfg).await?;
+    let expected = migrate::expected_version();
+    if db.db_type() == DatabaseType::Sqlite {
+        migrate::upgrade(&db, None).await?;
+    }
+    match migrate::version(&db).await? {
+        Some(v) if v == expected => Ok(db),
+        Some(v) if v > expected => Err(StoreError::Migration(format!(
+            "database schema version {v} is newer than this build ({expected}); upgrade shoal"
+        ))),
+        found => {
+            let sub = if found.is_none() {
+                "db-init"
+            } else {
+                "db-upgrade"
+            };
+            Err(StoreError::SchemaMismatch {
+                found,
+                expected,
+                command: admin_command(cfg, sub),
+            })
+        }
+    }
+}
+
+/// A `shoal-admin <sub>` command line reaching the database of `cfg` (the password is
+/// shown as `-p PASSWORD`, never its value).
+pub fn admin_command(cfg: &DatabaseConfig, sub: &str) -> String {
+    if let Some(url) = &cfg.url {
+        return format!("shoal-admin {sub} --url {}", redact_url(url));
+    }
+    let backend = match cfg.db_type {
+        DatabaseType::Postgresql => "pgsql",
+        DatabaseType::Mysql => "mysql",
+        DatabaseType::Sqlite => "sqlite",
+    };
+    let mut cmd = format!("shoal-admin {sub} {backend}");
+    let flags = [
+        ("-u", cfg.user.clone()),
+        ("-p", cfg.password.as_ref().map(|_| "PASSWORD".to_string())),
+        ("-n", cfg.name.clone()),
+        ("-h", cfg.host.clone()),
+        ("-P", cfg.port.map(|p| p.to_string())),
+    ];
+    for (flag, value) in flags {
+        if let Some(v) = value {
+            cmd.push_str(&format!(" {flag} {v}"));
+        }
+    }
+    cmd
+}
+
+/// `url` with any password replaced by `PASSWORD`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, tail) = match rest.split_once('@') {
+        Some((auth, tail)) if !auth.contains('/') => (auth, tail),
+        _ => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:PASSWORD@{tail}"),
+        None => url.to_string(),
+    }
+}
+
+/// Map a sqlx error to the storage boundary: connection, I/O, pool timeouts, deadlocks
+/// and serialization failures are [`StoreError::Unavailable`] (retryable); unique
+/// violations are [`StoreError::Conflict`].
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::Protocol(_) | E::PoolTimedOut | E::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
+        E::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        E::Configuration(_) => StoreError::Invalid(e.to_string()),
+        E::RowNotFound => StoreError::NotFound,
+        E::Database(db) => {
+            if db.is_unique_violation() {
+                StoreError::Conflict(db.message().to_string())
+            } else if is_transient(db.as_ref()) {
+                StoreError::Unavailable(db.message().to_string())
+            } else {
+                StoreError::Other(db.to_string())
+            }
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// Deadlocks, serialization failures, lock timeouts and server shutdowns: retrying the
+/// operation may succeed.
+fn is_transient(db: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        let code = pg.code();
+        // 40001 serialization_failure, 40P01 deadlock, 55P03 lock_not_available,
+        // 08xxx connection exceptions, 57P0x operator intervention (shutdown).
+        return matches!(code, "40001" | "40P01" | "55P03")
+            || code.starts_with("08")
+            || code.starts_with("57P");
+    }
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // 1213 deadlock, 1205 lock wait timeout, 1053 server shutdown, 1927 connection killed.
+        return matches!(my.number(), 1213 | 1205 | 1053 | 1927);
+    }
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // Primary result codes 5 SQLITE_BUSY and 6 SQLITE_LOCKED (extended codes keep
+        // the primary code in the low byte).
+        let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+        return matches!(code & 0xff, 5 | 6);
+    }
+    false
+}
+
+/// A `u32` id (subnet, pool) as the BIGINT the schema stores.
+pub(crate) fn id_to_db(id: u32) -> i64 {
+    i64::from(id)
+}
+
+/// A BIGINT id column back to `u32`; out of range is a corrupt row.
+pub(crate) fn id_from_db(v: i64, column: &str) -> StoreResult<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Other(format!("{column} {v} out of range")))
+}
+
+/// An IPv4 address as the BIGINT the schema stores.
+pub(crate) fn addr_to_db(a: Ipv4Addr) -> i64 {
+    i64::from(u32::from(a))
+}
+
+/// A BIGINT address column back to an address; out of range is a corrupt row.
+pub(crate) fn addr_from_db(v: i64, column: &str) -> StoreResult<Ipv4Addr> {
+    id_from_db(v, column).map(Ipv4Addr::from)
+}
+
+mod hostrow;
+pub use hostrow::hex_colon;
+pub(crate) use hostrow::{
+    classes_to_db, host4_where, host_conflict, host_from_row, opt_addr_to_db, pick_by_order,
+    HostRow, OptionRow, HOST_COLUMNS, OPTION_COLUMNS,
+};

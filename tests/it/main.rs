@@ -1,0 +1,14 @@
+//! shoal's integration tests: one binary, one module per area. `common` holds the
+//! harness (fresh databases per backend, the `battery!` macro).
+
+#[macro_use]
+mod common;
+
+mod admin;
+mod dhcp_client;
+mod netns;
+mod store_conformance;
+mod store_leases;
+mod v4_clients;
+mod v4_messages;
+mod v4_perfdhcp;
