@@ -171,19 +171,12 @@ fn database(raw: Raw) -> anyhow::Result<DatabaseConfig> {
     Ok(cfg)
 }
 
-/// The `Dhcp4.lease-database` of a shoal (Kea-format) configuration file.
-// TODO(lead): switch to `shoal::settings::Settings::load(path)?.dhcp4.lease_database`
-// once the settings loader lands, so env overrides and comments are honoured.
+/// The `Dhcp4.lease-database` of a shoal (Kea-format) configuration file, read through
+/// the same loader as the server (comments, environment overrides, validation).
 fn from_config_file(path: &str) -> anyhow::Result<DatabaseConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{path}: invalid JSON"))?;
-    let db = json
-        .get("Dhcp4")
-        .and_then(|d| d.get("lease-database"))
-        .ok_or_else(|| anyhow!("{path}: no Dhcp4.lease-database"))?;
-    let mut cfg: DatabaseConfig = serde_json::from_value(db.clone())
-        .with_context(|| format!("{path}: invalid Dhcp4.lease-database"))?;
+    let settings = shoal::settings::Settings::load(std::path::Path::new(path))
+        .map_err(|e| anyhow!("{path}: invalid configuration:\n{e}"))?;
+    let mut cfg = settings.dhcp4.lease_database;
     cfg.max_connections = cfg.max_connections.min(4);
     Ok(cfg)
 }

@@ -50,7 +50,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
 
     let reclaim = tokio::spawn(reclaim_loop(
         leases.clone(),
-        cfg.expired_leases_processing.clone(),
+        cfg.expired_leases_processing,
         clock.clone(),
         shutdown.clone(),
     ));

@@ -12,3 +12,5 @@ mod store_leases;
 mod v4_clients;
 mod v4_messages;
 mod v4_perfdhcp;
+mod v4_server;
+mod config;
