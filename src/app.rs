@@ -15,7 +15,7 @@ use crate::dhcp::server::{self, ServerOptions};
 use crate::dhcp::v4::V4Handler;
 use crate::dhcp::Counters;
 use crate::settings::{ExpiredLeasesProcessing, Settings};
-use crate::store::{self, LeaseStore, PoolRange};
+use crate::store::{self, HostStore, LeaseStore, PoolRange};
 
 /// Command-line choices that affect running.
 #[derive(Debug, Clone)]
@@ -38,10 +38,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     sync_pools(leases.as_ref(), &pools, clock.now()).await?;
 
+    let host_dbs = open_host_databases(&cfg, &db).await?;
     let counters = Arc::new(Counters::new());
-    let handler = Arc::new(V4Handler::new(
+    let handler = Arc::new(V4Handler::with_hosts(
         cfg.clone(),
         leases.clone(),
+        host_dbs,
         counters,
         clock.clone(),
     ));
@@ -76,6 +78,25 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let _ = reclaim.await;
     info!("shoal stopped");
     Ok(())
+}
+
+/// The host databases in look-up order: `hosts-database(s)`, or the lease database's
+/// own `hosts` table when none is configured (as Kea).
+async fn open_host_databases(
+    cfg: &crate::settings::Dhcp4Config,
+    lease_db: &store::Db,
+) -> anyhow::Result<Vec<Arc<dyn HostStore>>> {
+    if cfg.hosts_databases.is_empty() {
+        return Ok(vec![lease_db.hosts()]);
+    }
+    let mut out = Vec::new();
+    for (i, hcfg) in cfg.hosts_databases.iter().enumerate() {
+        let db = store::open_for_server(hcfg)
+            .await
+            .with_context(|| format!("opening hosts-databases[{i}]"))?;
+        out.push(db.hosts());
+    }
+    Ok(out)
 }
 
 /// Load and validate the configuration file.

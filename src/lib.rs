@@ -8,6 +8,7 @@
 //! - [`settings`]: Kea-format JSON configuration → validated runtime types.
 //! - [`store`]: storage traits and the PostgreSQL, MySQL and SQLite backends; the only
 //!   place SQL exists. Migrations live in `migrations/<dialect>`.
+//! - [`classify`]: client classes and Kea's expression language (parse once, evaluate per packet).
 //! - [`alloc`]: the allocation policy (which address a client gets) over atomic store claims.
 //! - [`dhcp`]: the socket loop ([`dhcp::server`]) and the protocol engine ([`dhcp::v4`]),
 //!   which turns a datagram into a [`dhcp::Reply`] without touching sockets.
@@ -16,6 +17,7 @@
 
 pub mod alloc;
 pub mod app;
+pub mod classify;
 pub mod clock;
 pub mod dhcp;
 pub mod settings;

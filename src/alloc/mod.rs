@@ -67,56 +67,157 @@ pub trait LeaseTemplate: Sync {
     fn lease_for(&self, subnet: &Subnet4, pool: &Pool4, address: Ipv4Addr) -> Lease4;
 }
 
-/// Claim an address for `client` following the policy above. `None` when every
+/// Decides whether a client may take an address that someone else may have reserved.
+#[async_trait::async_trait]
+pub trait AddressGuard: Sync {
+    /// May this client be given `addr` in subnet `subnet_id`?
+    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr) -> StoreResult<bool>;
+}
+
+/// A guard that allows everything (no reservations in play).
+pub struct AllowAll;
+
+#[async_trait::async_trait]
+impl AddressGuard for AllowAll {
+    async fn allowed(&self, _: u32, _: Ipv4Addr) -> StoreResult<bool> {
+        Ok(true)
+    }
+}
+
+/// One allocation: who, where, and what the client asked for.
+pub struct AllocRequest<'r, 'a> {
+    /// The client.
+    pub client: &'r ClientKey,
+    /// Candidate subnets with permitted pools, selected subnet first.
+    pub choices: &'r [Choice<'a>],
+    /// Address the client asked for (option 50).
+    pub requested: Option<Ipv4Addr>,
+    /// The client's reserved address, when it has one in a candidate subnet.
+    pub reserved: Option<Ipv4Addr>,
+    /// Now.
+    pub now: UnixTime,
+}
+
+/// How many free-list picks may turn out to be reserved (in the configuration file)
+/// for someone else before giving up on a subnet; each such address stays held for the
+/// offer lifetime, so the next pick moves past it.
+const MAX_RESERVED_SKIPS: usize = 8;
+
+/// Claim an address for the client following the policy above. `None` when every
 /// permitted pool is exhausted.
 pub async fn allocate(
     store: &dyn LeaseStore,
     template: &dyn LeaseTemplate,
-    client: &ClientKey,
-    choices: &[Choice<'_>],
-    requested: Option<Ipv4Addr>,
-    now: UnixTime,
+    guard: &dyn AddressGuard,
+    req: &AllocRequest<'_, '_>,
 ) -> StoreResult<Option<Lease4>> {
+    let (client, choices, now) = (req.client, req.choices, req.now);
     if choices.is_empty() {
         return Ok(None);
+    }
+    // 0. The client's reservation, pool or not.
+    if let Some(addr) = req.reserved {
+        if let Some(subnet) = choices.iter().map(|c| c.subnet).find(|s| s.prefix.contains(&addr)) {
+            let pool = choices
+                .iter()
+                .find_map(|c| c.pool_of(addr))
+                .cloned()
+                .unwrap_or_else(|| out_of_pool(addr));
+            let lease = template.lease_for(subnet, &pool, addr);
+            if let Some(l) = store.claim4(&lease, client, now).await? {
+                return Ok(Some(l));
+            }
+        }
     }
     let subnet_ids: Vec<u32> = choices.iter().map(|c| c.subnet.id).collect();
     // 1. The client's own lease or offer.
     if let Some(prev) = store.lease4_by_client(client, &subnet_ids).await? {
-        if let Some(lease) = claim_at(store, template, client, choices, prev.address, now).await? {
+        if let Some(lease) = guarded_claim(store, template, guard, client, choices, prev.address, now).await? {
             return Ok(Some(lease));
         }
     }
     // 2. The requested address.
-    if let Some(addr) = requested {
-        if let Some(lease) = claim_at(store, template, client, choices, addr, now).await? {
+    if let Some(addr) = req.requested {
+        if let Some(lease) = guarded_claim(store, template, guard, client, choices, addr, now).await? {
             return Ok(Some(lease));
         }
     }
     // 3. The free list, then 4. expired leases, subnet by subnet.
     for choice in choices {
-        let ranges = choice.ranges();
-        if ranges.is_empty() {
-            continue;
-        }
-        let first = choice.pools[0];
-        let proto = template.lease_for(choice.subnet, first, first.start);
-        if let Some(lease) = store.claim_free4(&proto, &ranges, now).await? {
+        if let Some(lease) = pick(store, template, guard, choice, now, Pick::Free).await? {
             return Ok(Some(lease));
         }
     }
     for choice in choices {
-        let ranges = choice.ranges();
-        if ranges.is_empty() {
-            continue;
-        }
-        let first = choice.pools[0];
-        let proto = template.lease_for(choice.subnet, first, first.start);
-        if let Some(lease) = store.claim_expired4(&proto, &ranges, now).await? {
+        if let Some(lease) = pick(store, template, guard, choice, now, Pick::Expired).await? {
             return Ok(Some(lease));
         }
     }
     Ok(None)
+}
+
+#[derive(Clone, Copy)]
+enum Pick {
+    Free,
+    Expired,
+}
+
+async fn pick(
+    store: &dyn LeaseStore,
+    template: &dyn LeaseTemplate,
+    guard: &dyn AddressGuard,
+    choice: &Choice<'_>,
+    now: UnixTime,
+    how: Pick,
+) -> StoreResult<Option<Lease4>> {
+    let ranges = choice.ranges();
+    let Some(first) = choice.pools.first() else {
+        return Ok(None);
+    };
+    let proto = template.lease_for(choice.subnet, first, first.start);
+    for _ in 0..MAX_RESERVED_SKIPS {
+        let got = match how {
+            Pick::Free => store.claim_free4(&proto, &ranges, now).await?,
+            Pick::Expired => store.claim_expired4(&proto, &ranges, now).await?,
+        };
+        let Some(lease) = got else { return Ok(None) };
+        if guard.allowed(choice.subnet.id, lease.address).await? {
+            return Ok(Some(lease));
+        }
+        // Reserved for someone else: leave it held (it is reclaimed after the offer
+        // lifetime) and pick again.
+    }
+    Ok(None)
+}
+
+/// A pool stand-in for a reserved address outside every pool.
+fn out_of_pool(addr: Ipv4Addr) -> Pool4 {
+    Pool4 {
+        start: addr,
+        end: addr,
+        pool_id: 0,
+        client_classes: Vec::new(),
+        require_client_classes: Vec::new(),
+        option_data: Vec::new(),
+    }
+}
+
+async fn guarded_claim(
+    store: &dyn LeaseStore,
+    template: &dyn LeaseTemplate,
+    guard: &dyn AddressGuard,
+    client: &ClientKey,
+    choices: &[Choice<'_>],
+    addr: Ipv4Addr,
+    now: UnixTime,
+) -> StoreResult<Option<Lease4>> {
+    let Some((choice, _)) = locate(choices, addr) else {
+        return Ok(None);
+    };
+    if !guard.allowed(choice.subnet.id, addr).await? {
+        return Ok(None);
+    }
+    claim_at(store, template, client, choices, addr, now).await
 }
 
 /// Claim one specific address if it lies in a permitted pool.

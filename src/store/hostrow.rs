@@ -154,3 +154,102 @@ pub fn hex_colon(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+/// A host row LEFT JOINed with one of its options (columns `HOST_COLUMNS` then
+/// `OPTION_COLUMNS`, option columns NULL when the host has none): one round trip brings
+/// hosts and their options.
+pub(crate) struct JoinedRow {
+    host: HostRow,
+    option: Option<OptionRow>,
+}
+
+impl<'r, R> sqlx::FromRow<'r, R> for JoinedRow
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i16: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let host = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+            row.try_get(5)?,
+            row.try_get(6)?,
+            row.try_get(7)?,
+            row.try_get(8)?,
+            row.try_get(9)?,
+            row.try_get(10)?,
+            row.try_get(11)?,
+            row.try_get(12)?,
+        );
+        let code: Option<i16> = row.try_get(13)?;
+        let option = match code {
+            None => None,
+            Some(code) => Some((
+                code,
+                row.try_get(14)?,
+                row.try_get(15)?,
+                row.try_get::<Option<String>, _>(16)?.unwrap_or_default(),
+                row.try_get::<Option<bool>, _>(17)?.unwrap_or(false),
+            )),
+        };
+        Ok(JoinedRow { host, option })
+    }
+}
+
+/// The SELECT for [`super::HostStore::hosts4_for_packet`]: hosts of the given subnets that
+/// match one of `n_ids` identifiers or reserve one address, with their options.
+/// Placeholders in order: subnet ids, then (type, value) pairs, then the address.
+pub(crate) fn packet_query(
+    n_subnets: usize,
+    n_ids: usize,
+    with_address: bool,
+    ph: impl Fn(usize) -> String,
+) -> String {
+    let subnets = (1..=n_subnets).map(&ph).collect::<Vec<_>>().join(", ");
+    let mut ors: Vec<String> = (0..n_ids)
+        .map(|i| {
+            format!(
+                "(h.dhcp_identifier_type = {} AND h.dhcp_identifier = {})",
+                ph(n_subnets + 1 + 2 * i),
+                ph(n_subnets + 2 + 2 * i)
+            )
+        })
+        .collect();
+    if with_address {
+        ors.push(format!(
+            "h.ipv4_address = {}",
+            ph(n_subnets + 1 + 2 * n_ids)
+        ));
+    }
+    let host_cols = HOST_COLUMNS
+        .split(", ")
+        .map(|c| format!("h.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {host_cols}, o.code, o.value, o.formatted_value, o.space, o.persistent \
+         FROM hosts h LEFT JOIN dhcp4_options o ON o.host_id = h.host_id \
+         WHERE h.dhcp4_subnet_id IN ({subnets}) AND ({}) ORDER BY h.host_id, o.option_id",
+        ors.join(" OR ")
+    )
+}
+
+/// Group joined rows into hosts, in host_id order.
+pub(crate) fn hosts_from_joined(rows: Vec<JoinedRow>) -> StoreResult<Vec<Host>> {
+    let mut out: Vec<(HostRow, Vec<OptionRow>)> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some((h, opts)) if h.0 == r.host.0 => opts.extend(r.option),
+            _ => out.push((r.host, r.option.into_iter().collect())),
+        }
+    }
+    out.into_iter().map(|(h, o)| host_from_row(h, o)).collect()
+}

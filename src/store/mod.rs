@@ -95,6 +95,13 @@ pub struct Lease4 {
     pub remote_id: Option<Vec<u8>>,
 }
 
+/// An offer written over the same client's still-active lease must leave that lease as
+/// it is: a sibling front-end's late OFFER must not turn a committed lease back into an
+/// offer with a short expiry. Backends return the existing row instead.
+pub(crate) fn offer_keeps_lease(existing: &Lease4, new: &Lease4, now: UnixTime) -> bool {
+    new.state == LeaseState::Offered && existing.state == LeaseState::Default && existing.expire >= now
+}
+
 /// Who a client is, for ownership checks: `claim4` on an address held by the same
 /// client renews; RELEASE and DECLINE only act on the sender's own lease.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -411,6 +418,15 @@ pub trait HostStore: Send + Sync + 'static {
         ids: &[(IdentifierType, Vec<u8>)],
     ) -> StoreResult<Option<Host>>;
 
+    /// Every v4 reservation in `subnet_ids` (0 = global) that matches one of `ids` or
+    /// reserves `address`, with its options: the one round trip a packet needs.
+    async fn hosts4_for_packet(
+        &self,
+        subnet_ids: &[u32],
+        ids: &[(IdentifierType, Vec<u8>)],
+        address: Option<Ipv4Addr>,
+    ) -> StoreResult<Vec<Host>>;
+
     /// The v4 reservation of `address` in `subnet_id`.
     async fn host4_by_address(
         &self,
@@ -670,6 +686,6 @@ pub(crate) fn addr_from_db(v: i64, column: &str) -> StoreResult<Ipv4Addr> {
 mod hostrow;
 pub use hostrow::hex_colon;
 pub(crate) use hostrow::{
-    classes_to_db, host4_where, host_conflict, host_from_row, opt_addr_to_db, pick_by_order,
-    HostRow, OptionRow, HOST_COLUMNS, OPTION_COLUMNS,
+    classes_to_db, host4_where, host_conflict, host_from_row, hosts_from_joined, opt_addr_to_db,
+    packet_query, pick_by_order, HostRow, JoinedRow, OptionRow, HOST_COLUMNS, OPTION_COLUMNS,
 };

@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod config;
 mod dhcp_client;
 mod netns;
 mod store_conformance;
@@ -13,4 +14,3 @@ mod v4_clients;
 mod v4_messages;
 mod v4_perfdhcp;
 mod v4_server;
-mod config;

@@ -577,6 +577,35 @@ async fn concurrent_claims_of_one_address_only_one_wins(t: &TestDb) {
     second.close().await;
 }
 
+async fn late_offer_does_not_downgrade_active_lease(t: &TestDb) {
+    let s = loaded(t, &[pool(10, 20)]).await;
+    let committed = lease(ip(12), 3, NOW + 3600);
+    s.claim4(&committed, &key(3), NOW).await.unwrap().expect("committed");
+    // A sibling front-end, late, writes an offer of the same address to the same client.
+    let mut offer = lease(ip(12), 3, NOW + 30);
+    offer.state = LeaseState::Offered;
+    let got = s.claim4(&offer, &key(3), NOW + 1).await.unwrap().expect("offer answered");
+    assert_eq!(got.state, LeaseState::Default, "returned the existing lease");
+    assert_eq!(got.expire, NOW + 3600);
+    let row = s.lease4_by_address(ip(12)).await.unwrap().unwrap();
+    assert_eq!(row.state, LeaseState::Default);
+    assert_eq!(row.expire, NOW + 3600);
+}
+
+async fn release_offer_frees_only_offers(t: &TestDb) {
+    let s = loaded(t, &[pool(10, 20)]).await;
+    let mut offer = lease(ip(13), 4, NOW + 30);
+    offer.state = LeaseState::Offered;
+    s.claim4(&offer, &key(4), NOW).await.unwrap().expect("offered");
+    assert!(!s.release_offer4(ip(13), &key(5), NOW).await.unwrap(), "not another client's");
+    assert!(s.release_offer4(ip(13), &key(4), NOW).await.unwrap());
+    assert!(s.lease4_by_address(ip(13)).await.unwrap().unwrap().state.is_free());
+    // A committed lease is left alone.
+    s.claim4(&lease(ip(14), 6, NOW + 3600), &key(6), NOW).await.unwrap().expect("lease");
+    assert!(!s.release_offer4(ip(14), &key(6), NOW).await.unwrap());
+    assert_eq!(s.lease4_by_address(ip(14)).await.unwrap().unwrap().state, LeaseState::Default);
+}
+
 battery!(
     claim_free_takes_lowest_free_address_in_pool,
     claim_free_skips_reserved_address,
@@ -599,4 +628,6 @@ battery!(
     upload_is_all_or_nothing,
     concurrent_allocations_never_duplicate,
     concurrent_claims_of_one_address_only_one_wins,
+    late_offer_does_not_downgrade_active_lease,
+    release_offer_frees_only_offers,
 );

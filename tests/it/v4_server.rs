@@ -48,7 +48,11 @@ impl Shoal {
             }
         });
         let ready = rx.recv_timeout(Duration::from_secs(30));
-        let shoal = Shoal { child, port, stderr: lines };
+        let shoal = Shoal {
+            child,
+            port,
+            stderr: lines,
+        };
         assert!(ready.is_ok(), "shoal did not start: {:?}", shoal.log());
         shoal
     }
@@ -73,7 +77,11 @@ impl Shoal {
             if let Some(st) = self.child.try_wait().expect("wait") {
                 return st;
             }
-            assert!(start.elapsed() < limit, "shoal did not exit: {:?}", self.log());
+            assert!(
+                start.elapsed() < limit,
+                "shoal did not exit: {:?}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -105,21 +113,34 @@ fn config(t: &TestDb, pool: &str) -> String {
 }
 
 async fn exchange(sock: &UdpSocket, port: u16, pkt: Vec<u8>) -> Option<v4::Message> {
-    sock.send_to(&pkt, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).await.expect("send");
+    sock.send_to(&pkt, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        .await
+        .expect("send");
     let mut buf = vec![0u8; 1500];
-    let n = tokio::time::timeout(Duration::from_secs(5), sock.recv(&mut buf)).await.ok()?.ok()?;
+    let n = tokio::time::timeout(Duration::from_secs(5), sock.recv(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
     Some(v4::Message::decode(&mut v4::Decoder::new(&buf[..n])).expect("reply decodes"))
 }
 
 async fn dora(sock: &UdpSocket, port: u16, c: &Client) -> Ipv4Addr {
-    let offer = exchange(sock, port, c.msg(MessageType::Discover).giaddr(RELAY).bytes())
-        .await
-        .expect("OFFER");
+    let offer = exchange(
+        sock,
+        port,
+        c.msg(MessageType::Discover).giaddr(RELAY).bytes(),
+    )
+    .await
+    .expect("OFFER");
     assert_eq!(offer.opts().msg_type(), Some(MessageType::Offer));
     let ack = exchange(
         sock,
         port,
-        c.msg(MessageType::Request).giaddr(RELAY).requested(offer.yiaddr()).server_id(Ipv4Addr::LOCALHOST).bytes(),
+        c.msg(MessageType::Request)
+            .giaddr(RELAY)
+            .requested(offer.yiaddr())
+            .server_id(Ipv4Addr::LOCALHOST)
+            .bytes(),
     )
     .await
     .expect("ACK");
@@ -134,10 +155,20 @@ async fn serves_dora_over_udp_and_shuts_down_gracefully(t: &TestDb) {
     let a = dora(&sock, shoal.port, &Client::new(1)).await;
     let b = dora(&sock, shoal.port, &Client::new(2)).await;
     assert_ne!(a, b);
-    let row = t.db.leases().lease4_by_address(a).await.unwrap().expect("lease stored");
+    let row =
+        t.db.leases()
+            .lease4_by_address(a)
+            .await
+            .unwrap()
+            .expect("lease stored");
     assert_eq!(row.hwaddr, Client::new(1).mac.to_vec());
     // Garbage is dropped and the server keeps serving.
-    sock.send_to(b"not dhcp", SocketAddrV4::new(Ipv4Addr::LOCALHOST, shoal.port)).await.unwrap();
+    sock.send_to(
+        b"not dhcp",
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, shoal.port),
+    )
+    .await
+    .unwrap();
     dora(&sock, shoal.port, &Client::new(3)).await;
     shoal.signal("-TERM");
     let st = shoal.wait(Duration::from_secs(15));
@@ -150,9 +181,22 @@ async fn sighup_reloads_configuration(t: &TestDb) {
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     dora(&sock, shoal.port, &Client::new(1)).await;
     // Pool of one is full: the next client gets nothing.
-    assert!(exchange(&sock, shoal.port, Client::new(2).msg(MessageType::Discover).giaddr(RELAY).bytes()).await.is_none());
+    assert!(exchange(
+        &sock,
+        shoal.port,
+        Client::new(2)
+            .msg(MessageType::Discover)
+            .giaddr(RELAY)
+            .bytes()
+    )
+    .await
+    .is_none());
     // A broken file is refused and the running configuration kept.
-    std::fs::write(dir.file("shoal.json"), "{ \"Dhcp4\": { \"valid-lifetime\": \"x\" } }").unwrap();
+    std::fs::write(
+        dir.file("shoal.json"),
+        "{ \"Dhcp4\": { \"valid-lifetime\": \"x\" } }",
+    )
+    .unwrap();
     shoal.signal("-HUP");
     std::thread::sleep(Duration::from_millis(500));
     std::fs::write(dir.file("shoal.json"), config(t, "127.1.0.10 - 127.1.0.20")).unwrap();
@@ -160,15 +204,29 @@ async fn sighup_reloads_configuration(t: &TestDb) {
     let mut got = None;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        if let Some(o) = exchange(&sock, shoal.port, Client::new(2).msg(MessageType::Discover).giaddr(RELAY).bytes()).await {
+        if let Some(o) = exchange(
+            &sock,
+            shoal.port,
+            Client::new(2)
+                .msg(MessageType::Discover)
+                .giaddr(RELAY)
+                .bytes(),
+        )
+        .await
+        {
             got = Some(o);
             break;
         }
     }
     let offer = got.expect("offer after reload");
-    assert!((Ipv4Addr::new(127, 1, 0, 11)..=Ipv4Addr::new(127, 1, 0, 20)).contains(&offer.yiaddr()));
+    assert!(
+        (Ipv4Addr::new(127, 1, 0, 11)..=Ipv4Addr::new(127, 1, 0, 20)).contains(&offer.yiaddr())
+    );
     let log = shoal.log().join("\n");
     assert!(log.contains("reload refused"), "bad file refused: {log}");
 }
 
-battery!(serves_dora_over_udp_and_shuts_down_gracefully, sighup_reloads_configuration);
+battery!(
+    serves_dora_over_udp_and_shuts_down_gracefully,
+    sighup_reloads_configuration
+);

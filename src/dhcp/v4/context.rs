@@ -44,8 +44,16 @@ pub struct Ctx {
     pub remote_id: Option<Vec<u8>>,
     /// Relay agent circuit-id (sub-option 1), for host look-ups.
     pub circuit_id: Option<Vec<u8>>,
-    /// Client classes assigned so far (`ALL`, `VENDOR_CLASS_…`, `HA_…`).
+    /// Client classes assigned so far (`ALL`, `VENDOR_CLASS_…`, `HA_…`, `KNOWN`, …).
     pub classes: Vec<String>,
+    /// The subnet selected for the client (by location, before class admission).
+    pub subnet_id: Option<u32>,
+    /// The client's host reservation.
+    pub host: Option<super::hosts::HostMatch>,
+    /// The address the client asked for is reserved for another client.
+    pub address_taken: bool,
+    /// Datagram length (for `pkt.len`).
+    pub len: usize,
 }
 
 impl Ctx {
@@ -109,6 +117,10 @@ impl Ctx {
             remote_id: None,
             circuit_id: None,
             classes: vec!["ALL".to_string()],
+            subnet_id: None,
+            host: None,
+            address_taken: false,
+            len: buf.len(),
             msg,
         };
         ctx.read_relay_info();
@@ -155,6 +167,17 @@ impl Ctx {
     /// Is the client admitted by a `client-classes` list (empty = everyone)?
     pub fn admitted(&self, required: &[String]) -> bool {
         required.is_empty() || required.iter().any(|c| self.in_class(c))
+    }
+
+    /// The client's identity within `subnet` (honours its match-client-id).
+    pub fn key_in(&self, subnet: &crate::settings::Subnet4) -> ClientKey {
+        self.client_key(subnet.match_client_id)
+    }
+
+    /// The address this request is about: option 50, else ciaddr.
+    pub fn wanted_address(&self) -> Option<Ipv4Addr> {
+        let ci = self.msg.ciaddr();
+        self.requested.or((!ci.is_unspecified()).then_some(ci))
     }
 
     /// Message type name for counters and logs.

@@ -4,8 +4,8 @@
 use dhcproto::v4::{DhcpOption, MessageType};
 use tracing::debug;
 
-use super::{subnet, Ctx, Env, HandlerResult, Template};
-use crate::alloc;
+use super::{subnet, Ctx, Env, Guard, HandlerResult, Template};
+use crate::alloc::{self, AllocRequest};
 use crate::dhcp::{DropReason, Reply};
 use crate::store::LeaseState;
 
@@ -14,7 +14,7 @@ use crate::store::LeaseState;
 const DEFAULT_OFFER_HOLD: u32 = 10;
 
 pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
-    let Some(selected) = subnet::select(env.cfg, ctx) else {
+    let Some(selected) = env.subnet(ctx) else {
         return Ok(Reply::Drop(DropReason::NoSubnet));
     };
     let choices = subnet::choices(env.cfg, selected, ctx);
@@ -23,36 +23,32 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         n => n,
     };
     let template = Template {
+        cfg: env.cfg,
         ctx,
         state: LeaseState::Offered,
         now: env.now,
         hold: Some(hold),
     };
-    let client = ctx.client_key(selected.match_client_id);
-    let Some(lease) = alloc::allocate(
-        env.leases,
-        &template,
-        &client,
-        &choices,
-        ctx.requested,
-        env.now,
-    )
-    .await?
-    else {
+    let client = ctx.key_in(selected);
+    let req = AllocRequest {
+        client: &client,
+        choices: &choices,
+        requested: ctx.requested,
+        reserved: ctx.host.as_ref().and_then(|h| h.address),
+        now: env.now,
+    };
+    let guard = Guard { env, ctx };
+    let Some(lease) = alloc::allocate(env.leases, &template, &guard, &req).await? else {
         return Ok(Reply::Drop(DropReason::PoolExhausted));
     };
     debug!(address = %lease.address, subnet = lease.subnet_id, "offering");
-    let (choice, pool) = alloc::locate(&choices, lease.address)
-        .map(|(c, p)| (c.subnet, p))
-        .unwrap_or((selected, &selected.pools[0]));
-    Ok(super::request::lease_reply(
-        env,
-        ctx,
-        MessageType::Offer,
-        choice,
-        Some(pool),
-        &lease,
-    ))
+    let subnet = choices
+        .iter()
+        .map(|c| c.subnet)
+        .find(|s| s.id == lease.subnet_id)
+        .unwrap_or(selected);
+    let pool = alloc::locate(&choices, lease.address).map(|(_, p)| p);
+    Ok(super::request::lease_reply(env, ctx, MessageType::Offer, subnet, pool, &lease))
 }
 
 /// Add the lease-related options (51, 58, 59, subnet mask) to `m`.

@@ -4,11 +4,11 @@ use std::net::Ipv4Addr;
 
 use dhcproto::v4::MessageType;
 
-use super::{add_options, options, reply_to, send, subnet, Ctx, Env, HandlerResult};
+use super::{add_options, options, reply_to, send, Ctx, Env, HandlerResult};
 use crate::dhcp::{DropReason, Reply};
 
 pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
-    let Some(selected) = subnet::select(env.cfg, ctx) else {
+    let Some(selected) = env.subnet(ctx) else {
         return Ok(Reply::Drop(DropReason::NoSubnet));
     };
     let server_id = ctx.meta.server_addr().unwrap_or(Ipv4Addr::UNSPECIFIED);
@@ -21,7 +21,9 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         .pools
         .iter()
         .find(|p| (p.start..=p.end).contains(&ctx.msg.ciaddr()));
-    let merged = options::configured(env.cfg, Some(selected), pool, &[], ctx);
+    super::request::boot_fields(env, ctx, selected, &mut m);
+    let host_opts = ctx.host.as_ref().map_or(&[][..], |h| &h.options[..]);
+    let merged = options::configured(env.cfg, Some(selected), pool, host_opts, ctx);
     add_options(&mut m, options::select(&merged, ctx));
     Ok(send(ctx, m, MessageType::Ack))
 }

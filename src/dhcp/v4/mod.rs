@@ -7,6 +7,7 @@
 pub mod context;
 mod decline;
 mod discover;
+pub mod hosts;
 mod inform;
 pub mod options;
 mod release;
@@ -25,7 +26,7 @@ pub use context::Ctx;
 use crate::clock::Clock;
 use crate::dhcp::{Counters, DropReason, RecvMeta, Reply};
 use crate::settings::{Dhcp4Config, Pool4, Subnet4};
-use crate::store::{Lease4, LeaseStore, StoreError};
+use crate::store::{HostStore, Lease4, LeaseStore, StoreError};
 
 /// DHCP client port.
 pub const CLIENT_PORT: u16 = 68;
@@ -46,9 +47,18 @@ pub trait ScopeFilter: Send + Sync + 'static {
     fn decide(&self, ctx: &Ctx) -> ScopeDecision;
 }
 
+/// A configuration and what is derived from it once, at load: swapped as one on reload.
+pub struct Loaded {
+    /// The configuration.
+    pub cfg: Arc<Dhcp4Config>,
+    /// Reservations from the file plus the host databases.
+    pub hosts: hosts::HostSources,
+}
+
 /// The DHCPv4 protocol engine over a lease store.
 pub struct V4Handler {
-    cfg: RwLock<Arc<Dhcp4Config>>,
+    loaded: RwLock<Arc<Loaded>>,
+    host_dbs: Vec<Arc<dyn HostStore>>,
     leases: Arc<dyn LeaseStore>,
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
@@ -56,15 +66,29 @@ pub struct V4Handler {
 }
 
 impl V4Handler {
-    /// A handler for `cfg` over `leases`.
+    /// A handler for `cfg` over `leases`, with no host database.
     pub fn new(
         cfg: Arc<Dhcp4Config>,
         leases: Arc<dyn LeaseStore>,
         counters: Arc<Counters>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        Self::with_hosts(cfg, leases, Vec::new(), counters, clock)
+    }
+
+    /// A handler for `cfg` over `leases`, looking up reservations in `host_dbs` (in
+    /// order) after the configuration file.
+    pub fn with_hosts(
+        cfg: Arc<Dhcp4Config>,
+        leases: Arc<dyn LeaseStore>,
+        host_dbs: Vec<Arc<dyn HostStore>>,
+        counters: Arc<Counters>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let loaded = Self::prepare(cfg, &host_dbs);
         Self {
-            cfg: RwLock::new(cfg),
+            loaded: RwLock::new(Arc::new(loaded)),
+            host_dbs,
             leases,
             counters,
             clock,
@@ -81,12 +105,22 @@ impl V4Handler {
     /// Swap in a new configuration (config-reload / SIGHUP); in-flight packets finish
     /// with the one they started with.
     pub fn reload(&self, cfg: Arc<Dhcp4Config>) {
-        *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
+        let loaded = Arc::new(Self::prepare(cfg, &self.host_dbs));
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+    }
+
+    fn prepare(cfg: Arc<Dhcp4Config>, host_dbs: &[Arc<dyn HostStore>]) -> Loaded {
+        let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec());
+        Loaded { cfg, hosts }
     }
 
     /// The configuration in force.
     pub fn config(&self) -> Arc<Dhcp4Config> {
-        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.loaded().cfg.clone()
+    }
+
+    fn loaded(&self) -> Arc<Loaded> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The counters this handler updates.
@@ -115,19 +149,16 @@ impl V4Handler {
                 ScopeDecision::Serve(None) => {}
             }
         }
-        let cfg = self.config();
+        let loaded = self.loaded();
         let env = Env {
-            cfg: &cfg,
+            cfg: &loaded.cfg,
+            hosts: &loaded.hosts,
             leases: self.leases.as_ref(),
             now: self.clock.now(),
         };
-        let result = match ctx.msg_type {
-            MessageType::Discover => discover::handle(&env, &ctx).await,
-            MessageType::Request => request::handle(&env, &ctx).await,
-            MessageType::Release => release::handle(&env, &ctx).await,
-            MessageType::Decline => decline::handle(&env, &ctx).await,
-            MessageType::Inform => inform::handle(&env, &ctx).await,
-            _ => Ok(Reply::Drop(DropReason::NotARequest)),
+        let result = match prepare_client(&env, &mut ctx).await {
+            Ok(()) => dispatch(&env, &ctx).await,
+            Err(e) => Err(e),
         };
         let reply = result.unwrap_or_else(|err| {
             warn!(?err, "lease database operation failed");
@@ -151,17 +182,78 @@ impl V4Handler {
     }
 }
 
+async fn dispatch(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
+    match ctx.msg_type {
+        MessageType::Discover => discover::handle(env, ctx).await,
+        MessageType::Request => request::handle(env, ctx).await,
+        MessageType::Release => release::handle(env, ctx).await,
+        MessageType::Decline => decline::handle(env, ctx).await,
+        MessageType::Inform => inform::handle(env, ctx).await,
+        _ => Ok(Reply::Drop(DropReason::NotARequest)),
+    }
+}
+
+/// Before pool selection: pick the subnet by location, find the client's reservation
+/// (and whether the address it wants is someone else's), and add `KNOWN`/`UNKNOWN` and
+/// the host's classes. RELEASE and DECLINE need none of it.
+async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> {
+    if matches!(ctx.msg_type, MessageType::Release | MessageType::Decline) {
+        return Ok(());
+    }
+    let Some(subnet) = subnet::select(env.cfg, ctx) else {
+        return Ok(());
+    };
+    ctx.subnet_id = Some(subnet.id);
+    let lookup = env.hosts.lookup(env.cfg, ctx, subnet, ctx.wanted_address()).await?;
+    ctx.address_taken = lookup.address_taken;
+    ctx.classes
+        .push(if lookup.host.is_some() { "KNOWN" } else { "UNKNOWN" }.to_string());
+    if let Some(h) = &lookup.host {
+        ctx.classes.extend(h.classes.iter().cloned());
+    }
+    ctx.host = lookup.host;
+    Ok(())
+}
+
 /// What a message handler works with.
 pub(crate) struct Env<'a> {
     pub cfg: &'a Dhcp4Config,
+    pub hosts: &'a hosts::HostSources,
     pub leases: &'a dyn LeaseStore,
     pub now: i64,
+}
+
+impl Env<'_> {
+    /// The subnet chosen for this client by `prepare_client`.
+    pub fn subnet(&self, ctx: &Ctx) -> Option<&Subnet4> {
+        ctx.subnet_id.and_then(|id| self.cfg.subnet(id))
+    }
+}
+
+/// Refuses addresses reserved for someone else: the one the client asked for was
+/// checked with the host look-up; others are checked in the file and, when the client
+/// has no reservation of its own there, in the host databases.
+pub(crate) struct Guard<'a> {
+    pub env: &'a Env<'a>,
+    pub ctx: &'a Ctx,
+}
+
+#[async_trait::async_trait]
+impl crate::alloc::AddressGuard for Guard<'_> {
+    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr) -> Result<bool, StoreError> {
+        if Some(addr) == self.ctx.wanted_address() && Some(subnet_id) == self.ctx.subnet_id {
+            return Ok(!self.ctx.address_taken);
+        }
+        let ids = hosts::HostSources::identifiers(self.env.cfg, self.ctx);
+        Ok(!self.env.hosts.file_reserved_for_other(subnet_id, addr, &ids))
+    }
 }
 
 pub(crate) type HandlerResult = Result<Reply, StoreError>;
 
 /// The lease a client gets in a subnet: lifetimes from the subnet, identity from the packet.
 pub(crate) struct Template<'a> {
+    pub cfg: &'a Dhcp4Config,
     pub ctx: &'a Ctx,
     pub state: crate::store::LeaseState,
     pub now: i64,
@@ -171,7 +263,15 @@ pub(crate) struct Template<'a> {
 
 impl crate::alloc::LeaseTemplate for Template<'_> {
     fn lease_for(&self, subnet: &Subnet4, pool: &Pool4, address: Ipv4Addr) -> Lease4 {
-        let valid = subnet.valid_lifetime.clamp(self.ctx.lease_time);
+        // A class's valid-lifetime wins over the subnet's (first matching class).
+        let lifetimes = self
+            .cfg
+            .client_classes
+            .iter()
+            .filter(|c| self.ctx.in_class(&c.name))
+            .find_map(|c| c.valid_lifetime)
+            .unwrap_or(subnet.valid_lifetime);
+        let valid = lifetimes.clamp(self.ctx.lease_time);
         let key = self.ctx.client_key(subnet.match_client_id);
         Lease4 {
             address,
@@ -184,7 +284,13 @@ impl crate::alloc::LeaseTemplate for Template<'_> {
             pool_id: pool.pool_id,
             fqdn_fwd: false,
             fqdn_rev: false,
-            hostname: self.ctx.hostname.clone().unwrap_or_default(),
+            hostname: self
+                .ctx
+                .host
+                .as_ref()
+                .and_then(|h| h.hostname.clone())
+                .or_else(|| self.ctx.hostname.clone())
+                .unwrap_or_default(),
             state: self.state,
             user_context: None,
             relay_id: None,

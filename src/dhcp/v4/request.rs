@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use dhcproto::v4::{self, MessageType};
+use dhcproto::v4::{self, DhcpOption, MessageType};
 use tracing::debug;
 
 use super::discover::lease_options;
@@ -26,66 +26,81 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
             return Ok(Reply::Drop(DropReason::NotForUs));
         }
     }
-    let Some(selected) = subnet::select(env.cfg, ctx) else {
+    let Some(selected) = env.subnet(ctx) else {
         return Ok(Reply::Drop(DropReason::NoSubnet));
     };
-    let ciaddr = ctx.msg.ciaddr();
-    let init_reboot = ctx.server_id.is_none() && ciaddr.is_unspecified();
-    let Some(addr) = ctx
-        .requested
-        .or((!ciaddr.is_unspecified()).then_some(ciaddr))
-    else {
+    let init_reboot = ctx.server_id.is_none() && ctx.msg.ciaddr().is_unspecified();
+    let Some(addr) = ctx.wanted_address() else {
         return Ok(Reply::Drop(DropReason::Malformed));
     };
     let choices = subnet::choices(env.cfg, selected, ctx);
-    let client = ctx.client_key(selected.match_client_id);
+    let client = ctx.key_in(selected);
     if !choices.iter().any(|c| c.subnet.prefix.contains(&addr)) {
         // RFC 2131 §4.3.2: the client is on the wrong network; tell it.
-        return Ok(nak(env, ctx, selected));
+        return Ok(nak(ctx));
     }
-    if alloc::locate(&choices, addr).is_none() {
+    let reserved = ctx.host.as_ref().and_then(|h| h.address);
+    if ctx.address_taken || reserved.is_some_and(|r| r != addr && selected.prefix.contains(&r)) {
+        // Reserved for someone else, or this client has a different reservation:
+        // NAK so the client comes back through DISCOVER to the right address.
+        return Ok(nak(ctx));
+    }
+    let permitted = reserved == Some(addr) || alloc::locate(&choices, addr).is_some();
+    if !permitted {
         // On this link but not in a pool the client may use.
-        return Ok(nak_or_silence(env, ctx, selected, init_reboot));
+        return Ok(nak_or_silence(ctx, selected, init_reboot));
     }
     if init_reboot {
         // RFC 2131: a server with no record of this client stays silent unless authoritative.
         match env.leases.lease4_by_address(addr).await? {
             Some(l) if client.owns(&l) && !l.state.is_free() => {}
-            Some(_) => return Ok(nak(env, ctx, selected)),
-            None => return Ok(nak_or_silence(env, ctx, selected, true)),
+            Some(_) => return Ok(nak(ctx)),
+            None => return Ok(nak_or_silence(ctx, selected, true)),
         }
     }
     let template = Template {
+        cfg: env.cfg,
         ctx,
         state: LeaseState::Default,
         now: env.now,
         hold: None,
     };
-    match alloc::claim_at(env.leases, &template, &client, &choices, addr, env.now).await? {
+    let (subnet, pool) = match alloc::locate(&choices, addr) {
+        Some((c, p)) => (c.subnet, Some(p)),
+        None => (selected, None),
+    };
+    let lease = template_lease(&template, subnet, pool, addr);
+    match env.leases.claim4(&lease, &client, env.now).await? {
         Some(lease) => {
             debug!(address = %lease.address, subnet = lease.subnet_id, "acknowledged");
-            let (c, pool) = alloc::locate(&choices, addr)
-                .map_or((selected, None), |(c, p)| (c.subnet, Some(p)));
-            Ok(lease_reply(env, ctx, MessageType::Ack, c, pool, &lease))
+            Ok(lease_reply(env, ctx, MessageType::Ack, subnet, pool, &lease))
         }
-        None => Ok(nak(env, ctx, selected)),
+        None => Ok(nak(ctx)),
     }
 }
 
-fn nak_or_silence(
-    env: &Env<'_>,
-    ctx: &Ctx,
-    subnet: &Subnet4,
-    silent_unless_authoritative: bool,
-) -> Reply {
+fn template_lease(t: &Template<'_>, subnet: &Subnet4, pool: Option<&Pool4>, addr: Ipv4Addr) -> Lease4 {
+    use crate::alloc::LeaseTemplate;
+    let fallback = Pool4 {
+        start: addr,
+        end: addr,
+        pool_id: 0,
+        client_classes: Vec::new(),
+        require_client_classes: Vec::new(),
+        option_data: Vec::new(),
+    };
+    t.lease_for(subnet, pool.unwrap_or(&fallback), addr)
+}
+
+fn nak_or_silence(ctx: &Ctx, subnet: &Subnet4, silent_unless_authoritative: bool) -> Reply {
     if silent_unless_authoritative && !subnet.authoritative {
         Reply::Drop(DropReason::NotForUs)
     } else {
-        nak(env, ctx, subnet)
+        nak(ctx)
     }
 }
 
-fn nak(_env: &Env<'_>, ctx: &Ctx, _subnet: &Subnet4) -> Reply {
+fn nak(ctx: &Ctx) -> Reply {
     let server_id = ctx.meta.server_addr().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let m = reply_to(ctx, MessageType::Nak, server_id);
     send(ctx, m, MessageType::Nak)
@@ -104,17 +119,47 @@ pub(super) fn lease_reply(
     let server_id = ctx.meta.server_addr().unwrap_or(Ipv4Addr::UNSPECIFIED);
     let mut m: v4::Message = reply_to(ctx, kind, server_id);
     m.set_yiaddr(lease.address);
-    if let Some(ns) = subnet.next_server {
-        m.set_siaddr(ns);
-    }
-    if let Some(sname) = &subnet.server_hostname {
-        m.set_sname_str(sname);
-    }
-    if let Some(file) = &subnet.boot_file_name {
-        m.set_fname_str(file);
-    }
+    boot_fields(env, ctx, subnet, &mut m);
     lease_options(&mut m, subnet, lease.valid_lifetime);
-    let merged = options::configured(env.cfg, Some(subnet), pool, &[], ctx);
+    if let Some(name) = ctx.host.as_ref().and_then(|h| h.hostname.as_ref()) {
+        if ctx.hostname.is_some() || ctx.prl.contains(&12) {
+            m.opts_mut().insert(DhcpOption::Hostname(name.clone()));
+        }
+    }
+    let host_opts = ctx.host.as_ref().map_or(&[][..], |h| &h.options[..]);
+    let merged = options::configured(env.cfg, Some(subnet), pool, host_opts, ctx);
     add_options(&mut m, options::select(&merged, ctx));
     send(ctx, m, kind)
+}
+
+/// siaddr / sname / file: reservation > class > subnet (Kea's precedence).
+pub(super) fn boot_fields(env: &Env<'_>, ctx: &Ctx, subnet: &Subnet4, m: &mut v4::Message) {
+    let classes: Vec<_> = env
+        .cfg
+        .client_classes
+        .iter()
+        .filter(|c| ctx.in_class(&c.name))
+        .collect();
+    let host = ctx.host.as_ref();
+    let next = host
+        .and_then(|h| h.next_server)
+        .or_else(|| classes.iter().find_map(|c| c.next_server))
+        .or(subnet.next_server);
+    let sname = host
+        .and_then(|h| h.server_hostname.clone())
+        .or_else(|| classes.iter().find_map(|c| c.server_hostname.clone()))
+        .or_else(|| subnet.server_hostname.clone());
+    let file = host
+        .and_then(|h| h.boot_file_name.clone())
+        .or_else(|| classes.iter().find_map(|c| c.boot_file_name.clone()))
+        .or_else(|| subnet.boot_file_name.clone());
+    if let Some(ns) = next {
+        m.set_siaddr(ns);
+    }
+    if let Some(s) = sname {
+        m.set_sname_str(s);
+    }
+    if let Some(f) = file {
+        m.set_fname_str(f);
+    }
 }

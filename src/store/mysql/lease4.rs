@@ -271,6 +271,10 @@ impl MySqlStore {
                 tx.rollback().await?;
                 return Ok(Step::Done(None));
             }
+            if client.owns(cur) && crate::store::offer_keeps_lease(cur, lease, now) {
+                tx.rollback().await?;
+                return Ok(Step::Done(Some(cur.clone())));
+            }
         }
         match write_lease(&mut tx, lease, cur.is_some()).await? {
             Step::Again => Ok(Step::Again),
@@ -359,13 +363,14 @@ impl MySqlStore {
 
     async fn release4_once(
         &self,
+        states: &str,
         address: Ipv4Addr,
         client: &ClientKey,
         now: UnixTime,
     ) -> Result<Step<bool>, sqlx::Error> {
         let sql = format!(
             "UPDATE lease4 l SET l.state = 3, l.expire = ? \
-             WHERE l.address = ? AND l.state IN (0, 5) AND {OWNED}"
+             WHERE l.address = ? AND l.state IN ({states}) AND {OWNED}"
         );
         let a = addr_i64(address);
         let mut tx = self.pool.begin().await?;
@@ -563,7 +568,16 @@ impl LeaseStore for MySqlStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        retrying!(self.release4_once(address, client, now), false)
+        retrying!(self.release4_once("0, 5", address, client, now), false)
+    }
+
+    async fn release_offer4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        retrying!(self.release4_once("5", address, client, now), false)
     }
 
     async fn decline4(

@@ -8,9 +8,9 @@ use sqlx::AssertSqlSafe;
 
 use super::PgStore;
 use crate::store::{
-    addr_to_db, classes_to_db, host4_where, host_conflict, host_from_row, id_to_db, map_err,
-    opt_addr_to_db, pick_by_order, Host, HostRow, HostStore, IdentifierType, OptionRow,
-    StoreResult, HOST_COLUMNS, OPTION_COLUMNS,
+    addr_to_db, classes_to_db, host4_where, host_conflict, host_from_row, hosts_from_joined,
+    id_to_db, map_err, opt_addr_to_db, packet_query, pick_by_order, Host, HostRow, HostStore,
+    IdentifierType, JoinedRow, OptionRow, StoreResult, HOST_COLUMNS, OPTION_COLUMNS,
 };
 
 impl PgStore {
@@ -48,6 +48,32 @@ impl HostStore for PgStore {
         }
         let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
         self.with_options(pick_by_order(rows, ids)).await
+    }
+
+    async fn hosts4_for_packet(
+        &self,
+        subnet_ids: &[u32],
+        ids: &[(IdentifierType, Vec<u8>)],
+        address: Option<Ipv4Addr>,
+    ) -> StoreResult<Vec<Host>> {
+        if subnet_ids.is_empty() || (ids.is_empty() && address.is_none()) {
+            return Ok(Vec::new());
+        }
+        let sql = packet_query(subnet_ids.len(), ids.len(), address.is_some(), |i| {
+            let _ = i;
+            format!("${i}")
+        });
+        let mut q = sqlx::query_as::<_, JoinedRow>(AssertSqlSafe(sql));
+        for s in subnet_ids {
+            q = q.bind(id_to_db(*s));
+        }
+        for (t, v) in ids {
+            q = q.bind(*t as i16).bind(v.as_slice());
+        }
+        if let Some(a) = address {
+            q = q.bind(addr_to_db(a));
+        }
+        hosts_from_joined(q.fetch_all(&self.pool).await.map_err(map_err)?)
     }
 
     async fn host4_by_address(

@@ -51,18 +51,34 @@ macro_rules! upsert_set {
 const IN_LOADED_POOL: &str =
     "EXISTS (SELECT 1 FROM lease4_pool p WHERE {a} BETWEEN p.start_address AND p.end_address)";
 
+/// The existing row is an active lease and the write is only an offer.
+macro_rules! keep {
+    () => {
+        "(EXCLUDED.state = 5 AND lease4.state = 0 AND lease4.expire >= $16)"
+    };
+}
+
 /// claim4: $1..$14 fields, $15 address, $16 now, $17 client id, $18 hwaddr (NULL if empty).
+/// An offer written over the same client's active lease keeps that lease as it is (a
+/// sibling's late OFFER must not turn a committed lease back into an offer).
 const CLAIM4: &str = concat!(
     "WITH gone AS (DELETE FROM free_lease4 WHERE address = $15) ",
     "INSERT INTO lease4 (",
     cols!(),
     ") VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ",
     "ON CONFLICT (address) DO UPDATE SET ",
-    upsert_set!(),
+    "hwaddr = EXCLUDED.hwaddr, hwtype = EXCLUDED.hwtype, client_id = EXCLUDED.client_id, ",
+    "subnet_id = EXCLUDED.subnet_id, pool_id = EXCLUDED.pool_id, ",
+    "fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, ",
+    "hostname = EXCLUDED.hostname, user_context = EXCLUDED.user_context, ",
+    "relay_id = EXCLUDED.relay_id, remote_id = EXCLUDED.remote_id, ",
+    "valid_lifetime = CASE WHEN ", keep!(), " THEN lease4.valid_lifetime ELSE EXCLUDED.valid_lifetime END, ",
+    "expire = CASE WHEN ", keep!(), " THEN lease4.expire ELSE EXCLUDED.expire END, ",
+    "state = CASE WHEN ", keep!(), " THEN lease4.state ELSE EXCLUDED.state END",
     " WHERE lease4.state IN (2, 3) OR lease4.expire < $16",
     " OR ($17::bytea IS NOT NULL AND lease4.client_id = $17)",
     " OR (($17::bytea IS NULL OR lease4.client_id IS NULL) AND lease4.hwaddr = $18)",
-    " RETURNING address"
+    " RETURNING valid_lifetime, expire, state"
 );
 
 /// sync_pools4 for one range: $1 start, $2 end, $3 subnet, $4 now. The loser of a race on
@@ -331,7 +347,15 @@ impl LeaseStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(row.map(|_| lease.clone()))
+        let Some(row) = row else { return Ok(None) };
+        let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
+        let state: i16 = row.try_get("state").map_err(get)?;
+        let mut stored = lease.clone();
+        stored.valid_lifetime = to_u32(row.try_get("valid_lifetime").map_err(get)?, "valid_lifetime")?;
+        stored.expire = row.try_get("expire").map_err(get)?;
+        stored.state = LeaseState::from_code(i64::from(state))
+            .ok_or_else(|| StoreError::Other(format!("unknown lease state {state}")))?;
+        Ok(Some(stored))
     }
 
     async fn claim_free4(
@@ -395,25 +419,16 @@ impl LeaseStore for PgStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "WITH rel AS (UPDATE lease4 l SET state = 3, expire = $2 \
-               WHERE l.address = $1 AND l.state IN (0, 5) AND {owned} RETURNING l.address), \
-             fr AS (INSERT INTO free_lease4 (address) SELECT rel.address FROM rel \
-               WHERE {pool} ON CONFLICT DO NOTHING) \
-             SELECT count(*) AS n FROM rel",
-            owned = owned_by(3, 4),
-            pool = IN_LOADED_POOL.replace("{a}", "rel.address"),
-        );
-        let (cid, hw) = key_params(client);
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(addr_i64(address))
-            .bind(now)
-            .bind(cid)
-            .bind(hw)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(n > 0)
+        self.release_states("0, 5", address, client, now).await
+    }
+
+    async fn release_offer4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.release_states("5", address, client, now).await
     }
 
     async fn decline4(
@@ -549,5 +564,37 @@ fn with_address(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange]) -> Lease
         address,
         pool_id: pool_id_of(pools, address),
         ..lease.clone()
+    }
+}
+
+impl PgStore {
+    /// Release `address` if its state is one of `states` and `client` owns it; the address
+    /// returns to the free list.
+    async fn release_states(
+        &self,
+        states: &str,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "WITH rel AS (UPDATE lease4 l SET state = 3, expire = $2 \
+               WHERE l.address = $1 AND l.state IN ({states}) AND {owned} RETURNING l.address), \
+             fr AS (INSERT INTO free_lease4 (address) SELECT rel.address FROM rel \
+               WHERE {pool} ON CONFLICT DO NOTHING) \
+             SELECT count(*) AS n FROM rel",
+            owned = owned_by(3, 4),
+            pool = IN_LOADED_POOL.replace("{a}", "rel.address"),
+        );
+        let (cid, hw) = key_params(client);
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(addr_i64(address))
+            .bind(now)
+            .bind(cid)
+            .bind(hw)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
     }
 }

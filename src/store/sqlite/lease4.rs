@@ -265,6 +265,10 @@ impl LeaseStore for SqliteStore {
                 tx.rollback().await.map_err(map_err)?;
                 return Ok(None);
             }
+            if client.owns(&cur) && crate::store::offer_keeps_lease(&cur, lease, now) {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(Some(cur));
+            }
         }
         write_lease(&mut tx, lease).await?;
         tx.commit().await.map_err(map_err)?;
@@ -355,32 +359,16 @@ impl LeaseStore for SqliteStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE lease4 SET state = 3, expire = ?2 \
-             WHERE address = ?1 AND state IN (0, 5) AND {OWNED}"
-        );
-        let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
-        let a = addr_i64(address);
-        let mut tx = self.pool.begin_with(BEGIN).await.map_err(map_err)?;
-        let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(a)
-            .bind(now)
-            .bind(client.client_id.clone())
-            .bind(hw)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        sqlx::query(REFREE)
-            .bind(a)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        self.release_states("0, 5", address, client, now).await
+    }
+
+    async fn release_offer4(
+        &self,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.release_states("5", address, client, now).await
     }
 
     async fn decline4(
@@ -499,5 +487,44 @@ impl LeaseStore for SqliteStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(leases.len() as u64)
+    }
+}
+
+impl SqliteStore {
+    /// Release `address` if its state is one of `states` and `client` owns it; the address
+    /// returns to the free list.
+    async fn release_states(
+        &self,
+        states: &str,
+        address: Ipv4Addr,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE lease4 SET state = 3, expire = ?2 \
+             WHERE address = ?1 AND state IN ({states}) AND {OWNED}"
+        );
+        let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
+        let a = addr_i64(address);
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(map_err)?;
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(a)
+            .bind(now)
+            .bind(client.client_id.clone())
+            .bind(hw)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        sqlx::query(REFREE)
+            .bind(a)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }

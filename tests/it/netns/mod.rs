@@ -273,11 +273,6 @@ impl ScratchDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    /// A path inside the directory.
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
 }
 
 impl Drop for ScratchDir {

@@ -75,8 +75,6 @@ pub struct RelaySide {
 /// Two server namespaces sharing one link with a client, plus an optional relay.
 #[derive(Debug)]
 pub struct SharedLink {
-    /// Unique id of this topology.
-    pub id: String,
     /// Scratch directory for configs, logs, lease files.
     pub dir: ScratchDir,
     /// Server namespaces, addresses [`SERVER_ADDRS`].
@@ -87,7 +85,8 @@ pub struct SharedLink {
     pub client_if: String,
     /// The relayed side, when built with a relay.
     pub relay: Option<RelaySide>,
-    lan: Lan,
+    /// Keeps the hub (bridge) namespace alive as long as the topology.
+    _lan: Lan,
 }
 
 impl SharedLink {
@@ -110,13 +109,12 @@ impl SharedLink {
             None
         };
         Ok(Self {
-            id,
             dir,
             servers,
             client,
             client_if,
             relay,
-            lan,
+            _lan: lan,
         })
     }
 
@@ -139,25 +137,19 @@ impl SharedLink {
             client_if,
         })
     }
-
-    /// Number of bridge ports (sanity for debugging).
-    pub fn ports(&self) -> u32 {
-        self.lan.ports
-    }
 }
 
 /// Two server namespaces and a perfdhcp namespace on a /16 link for load tests.
 #[derive(Debug)]
 pub struct LoadLink {
-    /// Unique id.
-    pub id: String,
     /// Scratch directory.
     pub dir: ScratchDir,
     /// Server namespaces at 10.78.0.2 and 10.78.0.3.
     pub servers: Vec<Netns>,
     /// perfdhcp's namespace, interface `p0` at 10.78.0.10/16.
     pub perf: Netns,
-    lan: Lan,
+    /// Keeps the hub (bridge) namespace alive as long as the topology.
+    _lan: Lan,
 }
 
 /// Server addresses on the load link.
@@ -175,16 +167,10 @@ impl LoadLink {
         }
         let perf = lan.attach("p", "p0", &["10.78.0.10/16"])?;
         Ok(Self {
-            id,
             dir,
             servers,
             perf,
-            lan,
+            _lan: lan,
         })
-    }
-
-    /// Number of bridge ports.
-    pub fn ports(&self) -> u32 {
-        self.lan.ports
     }
 }
