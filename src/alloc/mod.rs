@@ -70,8 +70,10 @@ pub trait LeaseTemplate: Sync {
 /// Decides whether a client may take an address that someone else may have reserved.
 #[async_trait::async_trait]
 pub trait AddressGuard: Sync {
-    /// May this client be given `addr` in subnet `subnet_id`?
-    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr) -> StoreResult<bool>;
+    /// May this client be given `addr` in subnet `subnet_id`? `from_free_list`: the
+    /// address came from a free-list or expired-lease pick (which already skips
+    /// addresses reserved in the lease database).
+    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr, from_free_list: bool) -> StoreResult<bool>;
 }
 
 /// A guard that allows everything (no reservations in play).
@@ -79,7 +81,7 @@ pub struct AllowAll;
 
 #[async_trait::async_trait]
 impl AddressGuard for AllowAll {
-    async fn allowed(&self, _: u32, _: Ipv4Addr) -> StoreResult<bool> {
+    async fn allowed(&self, _: u32, _: Ipv4Addr, _: bool) -> StoreResult<bool> {
         Ok(true)
     }
 }
@@ -181,7 +183,7 @@ async fn pick(
             Pick::Expired => store.claim_expired4(&proto, &ranges, now).await?,
         };
         let Some(lease) = got else { return Ok(None) };
-        if guard.allowed(choice.subnet.id, lease.address).await? {
+        if guard.allowed(choice.subnet.id, lease.address, true).await? {
             return Ok(Some(lease));
         }
         // Reserved for someone else: leave it held (it is reclaimed after the offer
@@ -214,7 +216,7 @@ async fn guarded_claim(
     let Some((choice, _)) = locate(choices, addr) else {
         return Ok(None);
     };
-    if !guard.allowed(choice.subnet.id, addr).await? {
+    if !guard.allowed(choice.subnet.id, addr, false).await? {
         return Ok(None);
     }
     claim_at(store, template, client, choices, addr, now).await

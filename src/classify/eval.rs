@@ -217,7 +217,11 @@ fn addr_to_text(s: &[u8]) -> Res<Vec<u8>> {
             b.copy_from_slice(s);
             Ipv6Addr::from(b).to_string()
         }
-        n => return Err(EvalError::new(format!("addrtotext: {n} bytes is not an address"))),
+        n => {
+            return Err(EvalError::new(format!(
+                "addrtotext: {n} bytes is not an address"
+            )))
+        }
     };
     Ok(text.into_bytes())
 }

@@ -139,17 +139,18 @@ fn longest_match(s: &[char], col: usize) -> Result<(Tok, usize), ParseError> {
         ));
     }
     // Ties go to the rule listed first in Kea's lexer: hex, integer, name, address.
-    let tok = if best == hex {
-        Tok::Hex(text[2..].to_string())
-    } else if best == int {
-        Tok::Int(text)
-    } else if best == word {
-        Tok::Word(text)
-    } else {
-        Tok::Addr(parse_addr(&text).ok_or_else(|| {
-            ParseError::new(col, format!("'{text}' is not a valid IP address"))
-        })?)
-    };
+    let tok =
+        if best == hex {
+            Tok::Hex(text[2..].to_string())
+        } else if best == int {
+            Tok::Int(text)
+        } else if best == word {
+            Tok::Word(text)
+        } else {
+            Tok::Addr(parse_addr(&text).ok_or_else(|| {
+                ParseError::new(col, format!("'{text}' is not a valid IP address"))
+            })?)
+        };
     Ok((tok, best))
 }
 
@@ -184,7 +185,9 @@ fn word_len(s: &[char]) -> usize {
     if !s[0].is_ascii_alphabetic() {
         return 0;
     }
-    let mut n = 1 + count(&s[1..], |c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let mut n = 1 + count(&s[1..], |c| {
+        c.is_ascii_alphanumeric() || c == '-' || c == '_'
+    });
     while n > 1 && !s[n - 1].is_ascii_alphanumeric() {
         n -= 1;
     }

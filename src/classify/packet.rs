@@ -104,12 +104,12 @@ pub(crate) fn option_text(payload: &[u8], ty: Option<&str>) -> Vec<u8> {
         (Some("int8"), 1) => Some((payload[0] as i8).to_string()),
         (Some("uint16"), 2) => Some(u16::from_be_bytes([payload[0], payload[1]]).to_string()),
         (Some("int16"), 2) => Some(i16::from_be_bytes([payload[0], payload[1]]).to_string()),
-        (Some("uint32"), 4) => Some(
-            u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]).to_string(),
-        ),
-        (Some("int32"), 4) => Some(
-            i32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]).to_string(),
-        ),
+        (Some("uint32"), 4) => {
+            Some(u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]).to_string())
+        }
+        (Some("int32"), 4) => {
+            Some(i32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]).to_string())
+        }
         (Some("boolean"), 1) => Some((payload[0] != 0).to_string()),
         _ => None,
     };

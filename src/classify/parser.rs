@@ -38,7 +38,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     if next.tok != Tok::End {
         return Err(ParseError::new(
             next.col,
-            format!("unexpected {} after a complete expression", next.tok.describe()),
+            format!(
+                "unexpected {} after a complete expression",
+                next.tok.describe()
+            ),
         ));
     }
     Ok(Parsed {
@@ -80,7 +83,11 @@ impl Parser {
         }
         Err(ParseError::new(
             t.col,
-            format!("expected {} {after}, found {}", tok.describe(), t.tok.describe()),
+            format!(
+                "expected {} {after}, found {}",
+                tok.describe(),
+                t.tok.describe()
+            ),
         ))
     }
 
@@ -239,7 +246,10 @@ impl Parser {
             "ucase" => Node::Str(StrExpr::Ucase(Box::new(self.unary_fn(w)?))),
             "addrtotext" => Node::Str(StrExpr::AddrToText(Box::new(self.unary_fn(w)?))),
             "relay6" | "pkt6" | "peeraddr" | "linkaddr" => {
-                return Err(ParseError::new(col, format!("'{w}' can only be used in DHCPv6")))
+                return Err(ParseError::new(
+                    col,
+                    format!("'{w}' can only be used in DHCPv6"),
+                ))
             }
             _ => return Err(ParseError::new(col, format!("unknown word '{w}'"))),
         })
@@ -277,9 +287,8 @@ impl Parser {
         let t = self.next();
         let code = match t.tok {
             Tok::Int(i) => int_in(&i, t.col, 0, 255, "option code")? as u8,
-            Tok::Word(name) => names::code_by_name(&name).ok_or_else(|| {
-                ParseError::new(t.col, format!("option '{name}' is not defined"))
-            })?,
+            Tok::Word(name) => names::code_by_name(&name)
+                .ok_or_else(|| ParseError::new(t.col, format!("option '{name}' is not defined")))?,
             other => {
                 return Err(ParseError::new(
                     t.col,
@@ -303,7 +312,10 @@ impl Parser {
     fn repr(&mut self) -> Res<Option<Repr>> {
         self.expect(Tok::Dot, "after ']'")?;
         Ok(
-            match self.expect_word(&["hex", "text", "exists"], "after '.'")?.as_str() {
+            match self
+                .expect_word(&["hex", "text", "exists"], "after '.'")?
+                .as_str()
+            {
                 "hex" => Some(Repr::Hex),
                 "text" => Some(Repr::Text),
                 _ => None,
@@ -366,7 +378,10 @@ impl Parser {
         ];
         let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
         let f = self.expect_word(&names, "after 'pkt4.'")?;
-        Ok(all.iter().find(|(n, _)| *n == f).map_or(F::Mac, |(_, v)| *v))
+        Ok(all
+            .iter()
+            .find(|(n, _)| *n == f)
+            .map_or(F::Mac, |(_, v)| *v))
     }
 
     /// `[ n|* ]` enterprise id (0 = any).

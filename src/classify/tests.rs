@@ -79,7 +79,10 @@ fn errors_point_at_the_column() {
     for (text, column, message) in cases {
         assert_eq!(
             err(text),
-            ParseError { column, message: message.to_string() },
+            ParseError {
+                column,
+                message: message.to_string()
+            },
             "{text}"
         );
     }
@@ -120,8 +123,14 @@ fn compile_err(defs: &[ClientClassDef]) -> Vec<ClassError> {
 fn member_must_name_an_earlier_or_builtin_class() {
     let ok = [
         class("a", Some("option[60].exists")),
-        class("b", Some("member('a') and member('ALL') and member('HA_server1')")),
-        class("c", Some("member('VENDOR_CLASS_x') or member('KNOWN') or member('DROP')")),
+        class(
+            "b",
+            Some("member('a') and member('ALL') and member('HA_server1')"),
+        ),
+        class(
+            "c",
+            Some("member('VENDOR_CLASS_x') or member('KNOWN') or member('DROP')"),
+        ),
         class("d", Some("member('BOOTP') or member('UNKNOWN')")),
     ];
     assert_eq!(ClassSet::compile(&ok, &|_| false).map(|s| s.len()), Ok(4));
@@ -160,7 +169,11 @@ fn duplicate_names_and_bad_tests_are_refused_together() {
     let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
     assert_eq!(shown.len(), 3, "{shown:?}");
     assert_eq!(shown[0], "client class 'a': duplicate class name");
-    assert!(shown[1].starts_with("client class 'b': column 1: "), "{}", shown[1]);
+    assert!(
+        shown[1].starts_with("client class 'b': column 1: "),
+        "{}",
+        shown[1]
+    );
     assert_eq!(
         shown[2],
         "client class 'c': column 8: option 'bogus' is not defined"
@@ -187,10 +200,21 @@ fn classify_in_definition_order() {
     let all = set.classify(&ctx, 300, true);
     assert_eq!(
         all,
-        ["ALL", "VENDOR_CLASS_acme", "KNOWN", "vendor", "depends", "known-only", "after-known"]
+        [
+            "ALL",
+            "VENDOR_CLASS_acme",
+            "KNOWN",
+            "vendor",
+            "depends",
+            "known-only",
+            "after-known"
+        ]
     );
     let anon = set.classify(&ctx, 300, false);
-    assert_eq!(anon, ["ALL", "VENDOR_CLASS_acme", "UNKNOWN", "vendor", "depends"]);
+    assert_eq!(
+        anon,
+        ["ALL", "VENDOR_CLASS_acme", "UNKNOWN", "vendor", "depends"]
+    );
 
     // Before the host lookup, KNOWN-dependent classes wait.
     assert!(set.needs_host("after-known") && !set.needs_host("depends"));
@@ -202,10 +226,23 @@ fn classify_in_definition_order() {
     let late = set.classify_packet(&Packet::new(&ctx, 300), Some(true));
     assert_eq!(
         late,
-        ["ALL", "VENDOR_CLASS_acme", "vendor", "depends", "KNOWN", "known-only", "after-known"]
+        [
+            "ALL",
+            "VENDOR_CLASS_acme",
+            "vendor",
+            "depends",
+            "KNOWN",
+            "known-only",
+            "after-known"
+        ]
     );
 
-    let required = ["late".to_string(), "no-test".to_string(), "never".to_string(), "ghost".to_string()];
+    let required = [
+        "late".to_string(),
+        "no-test".to_string(),
+        "never".to_string(),
+        "ghost".to_string(),
+    ];
     ctx.classes = late;
     let with_required = set.evaluate_required(&ctx, 300, true, &required);
     assert_eq!(&with_required[all.len()..], ["late", "no-test"]);
@@ -218,10 +255,22 @@ fn seed_classes() -> Vec<ClientClassDef> {
         class("ha_server2", None),
         class("phones", Some("substring(option[60].hex,0,6) == 'Aastra'")),
         class("laptops", Some("not member('phones')")),
-        class("phones_server1", Some("member('phones') and member('ha_server1')")),
-        class("phones_server2", Some("member('phones') and member('ha_server2')")),
-        class("laptops_server1", Some("member('laptops') and member('ha_server1')")),
-        class("laptops_server2", Some("member('laptops') and member('ha_server2')")),
+        class(
+            "phones_server1",
+            Some("member('phones') and member('ha_server1')"),
+        ),
+        class(
+            "phones_server2",
+            Some("member('phones') and member('ha_server2')"),
+        ),
+        class(
+            "laptops_server1",
+            Some("member('laptops') and member('ha_server1')"),
+        ),
+        class(
+            "laptops_server2",
+            Some("member('laptops') and member('ha_server2')"),
+        ),
     ]
 }
 
@@ -240,9 +289,21 @@ fn seed_advanced_classification_splits_phones_and_laptops_by_ha_scope() {
             .filter(|c| c.contains("phones") || c.contains("laptops"))
             .collect::<Vec<_>>()
     };
-    assert_eq!(classify(Some(b"Aastra6731i"), "ha_server1"), ["phones", "phones_server1"]);
-    assert_eq!(classify(Some(b"Aastra6731i"), "ha_server2"), ["phones", "phones_server2"]);
-    assert_eq!(classify(Some(b"MSFT 5.0"), "ha_server1"), ["laptops", "laptops_server1"]);
+    assert_eq!(
+        classify(Some(b"Aastra6731i"), "ha_server1"),
+        ["phones", "phones_server1"]
+    );
+    assert_eq!(
+        classify(Some(b"Aastra6731i"), "ha_server2"),
+        ["phones", "phones_server2"]
+    );
+    assert_eq!(
+        classify(Some(b"MSFT 5.0"), "ha_server1"),
+        ["laptops", "laptops_server1"]
+    );
     assert_eq!(classify(None, "ha_server2"), ["laptops", "laptops_server2"]);
-    assert_eq!(classify(Some(b"Aastr"), "ha_server2"), ["laptops", "laptops_server2"]);
+    assert_eq!(
+        classify(Some(b"Aastr"), "ha_server2"),
+        ["laptops", "laptops_server2"]
+    );
 }

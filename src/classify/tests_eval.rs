@@ -116,7 +116,10 @@ fn option_hex_text_exists_by_code_and_name() {
         .opt(12, b"host1");
     assert!(truth(&w, "option[60].exists"));
     assert!(truth(&w, "option[vendor-class-identifier].exists"));
-    assert!(truth(&w, "option[ vendor-class-identifier ].text == 'Aastra6731i'"));
+    assert!(truth(
+        &w,
+        "option[ vendor-class-identifier ].text == 'Aastra6731i'"
+    ));
     assert!(truth(&w, "option[60].hex == 'Aastra6731i'"));
     assert!(truth(&w, "option[host-name].text == 'host1'"));
     assert_eq!(text(&w, "option[dhcp-lease-time].text"), "3600");
@@ -340,8 +343,14 @@ fn logic_operators_and_precedence() {
     // `not` binds tighter than `and`, `and` tighter than `or`.
     assert!(!truth(&w, "not option[60].exists and option[60].exists"));
     assert!(truth(&w, "not (option[60].exists and option[61].exists)"));
-    assert!(truth(&w, "option[60].exists or option[61].exists and option[62].exists"));
-    assert!(!truth(&w, "(option[60].exists or option[61].exists) and option[62].exists"));
+    assert!(truth(
+        &w,
+        "option[60].exists or option[61].exists and option[62].exists"
+    ));
+    assert!(!truth(
+        &w,
+        "(option[60].exists or option[61].exists) and option[62].exists"
+    ));
     assert!(truth(&w, "(option[60].hex) == ('x')"));
 }
 
@@ -353,5 +362,9 @@ fn member_known_unknown() {
     assert!(truth_in(&w, "known", &["KNOWN"]));
     assert!(!truth_in(&w, "unknown", &["KNOWN"]));
     assert!(truth_in(&w, "unknown", &["UNKNOWN"]));
-    assert!(truth_in(&w, "member('ALL') and not known", &["ALL", "UNKNOWN"]));
+    assert!(truth_in(
+        &w,
+        "member('ALL') and not known",
+        &["ALL", "UNKNOWN"]
+    ));
 }

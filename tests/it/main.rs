@@ -14,3 +14,4 @@ mod v4_clients;
 mod v4_messages;
 mod v4_perfdhcp;
 mod v4_server;
+mod v4_hosts;

@@ -110,11 +110,13 @@ pub struct HostSources {
     by_id: HashMap<(u32, IdentifierType, Vec<u8>), HostMatch>,
     by_addr: HashMap<(u32, Ipv4Addr), (IdentifierType, Vec<u8>)>,
     dbs: Vec<Arc<dyn HostStore>>,
+    hosts_with_leases: bool,
 }
 
 impl HostSources {
     /// Index the configuration's reservations; `dbs` are searched in order after them.
-    pub fn new(cfg: &Dhcp4Config, dbs: Vec<Arc<dyn HostStore>>) -> Self {
+    /// `hosts_with_leases`: the only host database is the lease database.
+    pub fn new(cfg: &Dhcp4Config, dbs: Vec<Arc<dyn HostStore>>, hosts_with_leases: bool) -> Self {
         let mut by_id = HashMap::new();
         let mut by_addr = HashMap::new();
         let mut add = |subnet_id: u32, r: &Reservation| {
@@ -134,7 +136,12 @@ impl HostSources {
                 add(s.id, r);
             }
         }
-        Self { by_id, by_addr, dbs }
+        Self {
+            by_id,
+            by_addr,
+            dbs,
+            hosts_with_leases,
+        }
     }
 
     /// The client's identifiers, in `host-reservation-identifiers` order.
@@ -226,6 +233,32 @@ impl HostSources {
             }
         }
         Ok(out)
+    }
+
+    /// Is `address` reserved in a host database, in subnet `subnet_id`, for a client
+    /// other than the one with these identifiers? One round trip per database.
+    pub async fn db_reserved_for_other(
+        &self,
+        subnet_id: u32,
+        address: Ipv4Addr,
+        ids: &[(IdentifierType, Vec<u8>)],
+    ) -> StoreResult<bool> {
+        for db in &self.dbs {
+            let found = db.hosts4_for_packet(&[subnet_id], &[], Some(address)).await?;
+            if found.iter().any(|h| {
+                h.ipv4_address == Some(address)
+                    && !ids.iter().any(|(t, v)| *t == h.identifier_type && *v == h.identifier)
+            }) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// True when the only host database is the lease database itself: its free-list
+    /// picks already skip reserved addresses in SQL.
+    pub fn hosts_live_with_leases(&self) -> bool {
+        self.hosts_with_leases
     }
 
     /// Is `address` reserved in the configuration file, in subnet `subnet_id`, for a

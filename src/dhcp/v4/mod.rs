@@ -110,7 +110,7 @@ impl V4Handler {
     }
 
     fn prepare(cfg: Arc<Dhcp4Config>, host_dbs: &[Arc<dyn HostStore>]) -> Loaded {
-        let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec());
+        let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_databases.is_empty());
         Loaded { cfg, hosts }
     }
 
@@ -240,12 +240,19 @@ pub(crate) struct Guard<'a> {
 
 #[async_trait::async_trait]
 impl crate::alloc::AddressGuard for Guard<'_> {
-    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr) -> Result<bool, StoreError> {
+    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr, from_free_list: bool) -> Result<bool, StoreError> {
         if Some(addr) == self.ctx.wanted_address() && Some(subnet_id) == self.ctx.subnet_id {
             return Ok(!self.ctx.address_taken);
         }
         let ids = hosts::HostSources::identifiers(self.env.cfg, self.ctx);
-        Ok(!self.env.hosts.file_reserved_for_other(subnet_id, addr, &ids))
+        if self.env.hosts.file_reserved_for_other(subnet_id, addr, &ids) {
+            return Ok(false);
+        }
+        if from_free_list && self.env.hosts.hosts_live_with_leases() {
+            // The free-list pick already skipped addresses reserved in this database.
+            return Ok(true);
+        }
+        Ok(!self.env.hosts.db_reserved_for_other(subnet_id, addr, &ids).await?)
     }
 }
 
