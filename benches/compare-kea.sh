@@ -135,7 +135,10 @@ measure() {
             rate=$(( rate * 2 ))
         else
             bad=$rate
-            [ -n "$good" ] || break
+            if [ -z "$good" ]; then   # nothing passed yet: halve, down to 25/s
+                [ "$rate" -gt 25 ] || break
+                rate=$(( rate / 2 )); continue
+            fi
             rate=$(( (good + bad) / 2 ))
             [ $(( bad - good )) -gt 100 ] || break
         fi

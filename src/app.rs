@@ -26,9 +26,8 @@ pub struct RunOptions {
     pub port: Option<u16>,
 }
 
-/// Run shoal until SIGTERM/SIGINT.
-pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
-    let settings = load(&opts.config)?;
+/// Run shoal with the configuration loaded from `opts.config` until SIGTERM/SIGINT.
+pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     let pools = settings.pools();
     let cfg = Arc::new(settings.dhcp4);
     let db = store::open_for_server(&cfg.lease_database)

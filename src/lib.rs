@@ -20,5 +20,6 @@ pub mod app;
 pub mod classify;
 pub mod clock;
 pub mod dhcp;
+pub mod logging;
 pub mod settings;
 pub mod store;

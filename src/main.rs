@@ -53,16 +53,6 @@ fn parse(args: &[String]) -> Result<(Mode, bool), String> {
     Ok((Mode::Run(shoal::app::RunOptions { config, port }), debug))
 }
 
-fn init_tracing(debug: bool) {
-    let default = if debug { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mode, debug) = match parse(&args) {
@@ -92,7 +82,18 @@ fn main() -> ExitCode {
             }
         },
         Mode::Run(opts) => {
-            init_tracing(debug);
+            let settings = match shoal::settings::Settings::load(&opts.config) {
+                Ok(s) => s,
+                Err(err) => {
+                    eprintln!("{}: invalid configuration", opts.config.display());
+                    eprintln!("{err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = shoal::logging::init(&settings.dhcp4.loggers, debug) {
+                eprintln!("Error: cannot open the log output: {e}");
+                return ExitCode::FAILURE;
+            }
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -103,7 +104,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(shoal::app::run(opts)) {
+            match rt.block_on(shoal::app::run(opts, settings)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("Error: {e:#}");

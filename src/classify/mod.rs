@@ -11,8 +11,9 @@
 //! - Evaluation never panics on packet data; an expression Kea would reject at run time
 //!   (`uint16totext` of 3 bytes) makes its class not match.
 //!
-//! Layout: [`lexer`](self) → `parser` (typed tree in `ast`) → `eval` (over `packet`,
-//! the wire views of a dhcproto message); `names` maps option names to codes.
+//! Layout: `lexer` → `parser` + `terms` (a typed tree, `ast`) → `eval` (over `packet`,
+//! the wire views of a dhcproto message); `names` maps option names to codes; `set`
+//! holds [`ClassSet`].
 
 mod ast;
 mod eval;
@@ -21,6 +22,7 @@ mod names;
 mod packet;
 mod parser;
 mod set;
+mod terms;
 
 #[cfg(test)]
 mod tests;

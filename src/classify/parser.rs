@@ -5,9 +5,9 @@
 //! of the offending operand, and the caller decides which type the whole must have.
 //! `member('x')` references are collected with their columns for the class-order check.
 
-use super::ast::{BoolExpr, IntKind, Pkt4Field, PktField, Repr, StrExpr};
+use super::ast::{BoolExpr, IntKind, StrExpr};
 use super::lexer::{tokenize, Spanned, Tok};
-use super::{names, ParseError};
+use super::ParseError;
 
 /// A parsed (sub)expression of either type.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,20 +51,21 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ParseError> {
     })
 }
 
-struct Parser {
-    toks: Vec<Spanned>,
-    pos: usize,
-    members: Vec<(String, usize)>,
+/// Parser state: the tokens, the cursor and the `member()` names seen.
+pub(super) struct Parser {
+    pub(super) toks: Vec<Spanned>,
+    pub(super) pos: usize,
+    pub(super) members: Vec<(String, usize)>,
 }
 
-type Res<T> = Result<T, ParseError>;
+pub(super) type Res<T> = Result<T, ParseError>;
 
 impl Parser {
-    fn peek(&self) -> &Spanned {
+    pub(super) fn peek(&self) -> &Spanned {
         &self.toks[self.pos.min(self.toks.len() - 1)]
     }
 
-    fn next(&mut self) -> Spanned {
+    pub(super) fn next(&mut self) -> Spanned {
         let t = self.peek().clone();
         if t.tok != Tok::End {
             self.pos += 1;
@@ -72,11 +73,11 @@ impl Parser {
         t
     }
 
-    fn is_word(&self, w: &str) -> bool {
+    pub(super) fn is_word(&self, w: &str) -> bool {
         matches!(&self.peek().tok, Tok::Word(x) if x == w)
     }
 
-    fn expect(&mut self, tok: Tok, after: &str) -> Res<()> {
+    pub(super) fn expect(&mut self, tok: Tok, after: &str) -> Res<()> {
         let t = self.next();
         if t.tok == tok {
             return Ok(());
@@ -91,7 +92,7 @@ impl Parser {
         ))
     }
 
-    fn expect_word(&mut self, choices: &[&str], after: &str) -> Res<String> {
+    pub(super) fn expect_word(&mut self, choices: &[&str], after: &str) -> Res<String> {
         let t = self.next();
         match t.tok {
             Tok::Word(w) if choices.contains(&w.as_str()) => Ok(w),
@@ -107,7 +108,7 @@ impl Parser {
     }
 
     /// Any expression, with the column where it starts.
-    fn expr(&mut self) -> Res<(Node, usize)> {
+    pub(super) fn expr(&mut self) -> Res<(Node, usize)> {
         let (mut left, col) = self.and_expr()?;
         while self.is_word("or") {
             self.next();
@@ -256,13 +257,13 @@ impl Parser {
     }
 
     /// A value argument of function `f`.
-    fn str_arg(&mut self, f: &str) -> Res<StrExpr> {
+    pub(super) fn str_arg(&mut self, f: &str) -> Res<StrExpr> {
         let (n, col) = self.expr()?;
         need_str(n, col, &format!("an argument of '{f}'"))
     }
 
     /// `( value )` after a one-argument function name.
-    fn unary_fn(&mut self, f: &str) -> Res<StrExpr> {
+    pub(super) fn unary_fn(&mut self, f: &str) -> Res<StrExpr> {
         self.expect(Tok::LParen, &format!("after '{f}'"))?;
         let s = self.str_arg(f)?;
         self.expect(Tok::RParen, &format!("after the argument of '{f}'"))?;
@@ -270,7 +271,7 @@ impl Parser {
     }
 
     /// A literal integer argument within `lo..=hi`.
-    fn int_arg(&mut self, what: &str, lo: i64, hi: i64) -> Res<i64> {
+    pub(super) fn int_arg(&mut self, what: &str, lo: i64, hi: i64) -> Res<i64> {
         let t = self.next();
         match t.tok {
             Tok::Int(i) => int_in(&i, t.col, lo, hi, what),
@@ -280,205 +281,9 @@ impl Parser {
             )),
         }
     }
-
-    /// `[ code-or-name ]` after `option`.
-    fn option_code(&mut self) -> Res<u8> {
-        self.expect(Tok::LBracket, "after 'option'")?;
-        let t = self.next();
-        let code = match t.tok {
-            Tok::Int(i) => int_in(&i, t.col, 0, 255, "option code")? as u8,
-            Tok::Word(name) => names::code_by_name(&name)
-                .ok_or_else(|| ParseError::new(t.col, format!("option '{name}' is not defined")))?,
-            other => {
-                return Err(ParseError::new(
-                    t.col,
-                    format!("expected option code or name, found {}", other.describe()),
-                ))
-            }
-        };
-        self.expect(Tok::RBracket, "after option code")?;
-        Ok(code)
-    }
-
-    /// `[ n ]` sub-option code.
-    fn sub_code(&mut self, after: &str) -> Res<u8> {
-        self.expect(Tok::LBracket, &format!("after '{after}'"))?;
-        let c = self.int_arg("sub-option code", 0, 255)? as u8;
-        self.expect(Tok::RBracket, "after sub-option code")?;
-        Ok(c)
-    }
-
-    /// `. hex|text|exists`; `None` means `exists`.
-    fn repr(&mut self) -> Res<Option<Repr>> {
-        self.expect(Tok::Dot, "after ']'")?;
-        Ok(
-            match self
-                .expect_word(&["hex", "text", "exists"], "after '.'")?
-                .as_str()
-            {
-                "hex" => Some(Repr::Hex),
-                "text" => Some(Repr::Text),
-                _ => None,
-            },
-        )
-    }
-
-    fn option_tail(&mut self) -> Res<Node> {
-        let code = self.option_code()?;
-        let sub_follows = matches!(
-            self.toks.get(self.pos + 1),
-            Some(Spanned { tok: Tok::Word(w), .. }) if w == "option"
-        );
-        if self.peek().tok == Tok::Dot && sub_follows {
-            self.pos += 2;
-            let sub = self.sub_code("option")?;
-            return Ok(match self.repr()? {
-                Some(r) => Node::Str(StrExpr::SubOption(code, sub, r)),
-                None => Node::Bool(BoolExpr::SubOptionExists(code, sub)),
-            });
-        }
-        Ok(match self.repr()? {
-            Some(r) => Node::Str(StrExpr::Option(code, r)),
-            None => Node::Bool(BoolExpr::OptionExists(code)),
-        })
-    }
-
-    fn relay4_tail(&mut self) -> Res<Node> {
-        let sub = self.sub_code("relay4")?;
-        Ok(match self.repr()? {
-            Some(r) => Node::Str(StrExpr::Relay4(sub, r)),
-            None => Node::Bool(BoolExpr::Relay4Exists(sub)),
-        })
-    }
-
-    fn pkt_field(&mut self) -> Res<PktField> {
-        self.expect(Tok::Dot, "after 'pkt'")?;
-        let f = self.expect_word(&["iface", "src", "dst", "len"], "after 'pkt.'")?;
-        Ok(match f.as_str() {
-            "iface" => PktField::Iface,
-            "src" => PktField::Src,
-            "dst" => PktField::Dst,
-            _ => PktField::Len,
-        })
-    }
-
-    fn pkt4_field(&mut self) -> Res<Pkt4Field> {
-        use Pkt4Field as F;
-        self.expect(Tok::Dot, "after 'pkt4'")?;
-        let all = [
-            ("mac", F::Mac),
-            ("hlen", F::Hlen),
-            ("htype", F::Htype),
-            ("ciaddr", F::Ciaddr),
-            ("giaddr", F::Giaddr),
-            ("yiaddr", F::Yiaddr),
-            ("siaddr", F::Siaddr),
-            ("msgtype", F::MsgType),
-            ("transid", F::TransId),
-        ];
-        let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
-        let f = self.expect_word(&names, "after 'pkt4.'")?;
-        Ok(all
-            .iter()
-            .find(|(n, _)| *n == f)
-            .map_or(F::Mac, |(_, v)| *v))
-    }
-
-    /// `[ n|* ]` enterprise id (0 = any).
-    fn enterprise(&mut self, after: &str) -> Res<u32> {
-        self.expect(Tok::LBracket, &format!("after '{after}'"))?;
-        let id = if self.peek().tok == Tok::Star {
-            self.next();
-            0
-        } else {
-            self.int_arg("enterprise id or '*'", 0, i64::from(u32::MAX))? as u32
-        };
-        self.expect(Tok::RBracket, "after enterprise id")?;
-        Ok(id)
-    }
-
-    fn vendor_tail(&mut self) -> Res<Node> {
-        if self.peek().tok == Tok::Dot {
-            self.next();
-            self.expect_word(&["enterprise"], "after 'vendor.'")?;
-            return Ok(Node::Str(StrExpr::VendorEnterprise));
-        }
-        let ent = self.enterprise("vendor")?;
-        self.expect(Tok::Dot, "after ']'")?;
-        if self.expect_word(&["exists", "option"], "after 'vendor[..].'")? == "exists" {
-            return Ok(Node::Bool(BoolExpr::VendorExists(ent)));
-        }
-        let code = self.sub_code("option")?;
-        Ok(match self.repr()? {
-            Some(r) => Node::Str(StrExpr::VendorOption(ent, code, r)),
-            None => Node::Bool(BoolExpr::VendorOptionExists(ent, code)),
-        })
-    }
-
-    fn vendor_class_tail(&mut self) -> Res<Node> {
-        if self.peek().tok == Tok::Dot {
-            self.next();
-            self.expect_word(&["enterprise"], "after 'vendor-class.'")?;
-            return Ok(Node::Str(StrExpr::VendorClassEnterprise));
-        }
-        let ent = self.enterprise("vendor-class")?;
-        self.expect(Tok::Dot, "after ']'")?;
-        if self.expect_word(&["exists", "data"], "after 'vendor-class[..].'")? == "exists" {
-            return Ok(Node::Bool(BoolExpr::VendorClassExists(ent)));
-        }
-        let mut index = 0;
-        if self.peek().tok == Tok::LBracket {
-            self.next();
-            index = self.int_arg("data index", 0, 255)? as u8;
-            self.expect(Tok::RBracket, "after data index")?;
-        }
-        Ok(Node::Str(StrExpr::VendorClassData(ent, index)))
-    }
-
-    fn substring(&mut self) -> Res<Node> {
-        self.expect(Tok::LParen, "after 'substring'")?;
-        let s = self.str_arg("substring")?;
-        self.expect(Tok::Comma, "after the first argument of 'substring'")?;
-        let (lo, hi) = (i64::from(i32::MIN), i64::from(i32::MAX));
-        let start = self.int_arg("start position", lo, hi)?;
-        self.expect(Tok::Comma, "after the start position")?;
-        let len = if self.is_word("all") {
-            self.next();
-            None
-        } else {
-            Some(self.int_arg("length or 'all'", lo, hi)?)
-        };
-        self.expect(Tok::RParen, "after the arguments of 'substring'")?;
-        Ok(Node::Str(StrExpr::Substring(Box::new(s), start, len)))
-    }
-
-    fn split(&mut self) -> Res<Node> {
-        self.expect(Tok::LParen, "after 'split'")?;
-        let s = self.str_arg("split")?;
-        self.expect(Tok::Comma, "after the first argument of 'split'")?;
-        let d = self.str_arg("split")?;
-        self.expect(Tok::Comma, "after the delimiters")?;
-        let field = self.int_arg("field number", i64::from(i32::MIN), i64::from(i32::MAX))?;
-        self.expect(Tok::RParen, "after the arguments of 'split'")?;
-        Ok(Node::Str(StrExpr::Split(Box::new(s), Box::new(d), field)))
-    }
-
-    fn member(&mut self) -> Res<Node> {
-        self.expect(Tok::LParen, "after 'member'")?;
-        let t = self.next();
-        let Tok::Str(name) = t.tok else {
-            return Err(ParseError::new(
-                t.col,
-                format!("expected a quoted class name, found {}", t.tok.describe()),
-            ));
-        };
-        self.expect(Tok::RParen, "after the class name")?;
-        self.members.push((name.clone(), t.col));
-        Ok(Node::Bool(BoolExpr::Member(name)))
-    }
 }
 
-fn need_bool(n: Node, col: usize, ctx: &str) -> Res<BoolExpr> {
+pub(super) fn need_bool(n: Node, col: usize, ctx: &str) -> Res<BoolExpr> {
     match n {
         Node::Bool(b) => Ok(b),
         Node::Str(_) => Err(ParseError::new(
@@ -488,7 +293,7 @@ fn need_bool(n: Node, col: usize, ctx: &str) -> Res<BoolExpr> {
     }
 }
 
-fn need_str(n: Node, col: usize, ctx: &str) -> Res<StrExpr> {
+pub(super) fn need_str(n: Node, col: usize, ctx: &str) -> Res<StrExpr> {
     match n {
         Node::Str(s) => Ok(s),
         Node::Bool(_) => Err(ParseError::new(
@@ -498,7 +303,7 @@ fn need_str(n: Node, col: usize, ctx: &str) -> Res<StrExpr> {
     }
 }
 
-fn int_in(text: &str, col: usize, lo: i64, hi: i64, what: &str) -> Res<i64> {
+pub(super) fn int_in(text: &str, col: usize, lo: i64, hi: i64, what: &str) -> Res<i64> {
     text.parse::<i64>()
         .ok()
         .filter(|v| (lo..=hi).contains(v))

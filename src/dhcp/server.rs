@@ -21,6 +21,9 @@ use super::v4::V4Handler;
 use super::{DropReason, RecvMeta, Reply};
 use crate::settings::InterfacesConfig;
 
+/// Transactions being processed: (xid, chaddr).
+type InFlight = Arc<Mutex<HashSet<(u32, Vec<u8>)>>>;
+
 /// Server loop tuning.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -120,7 +123,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let limit = Arc::new(Semaphore::new(opts.max_in_flight));
-    let in_flight: Arc<Mutex<HashSet<(u32, Vec<u8>)>>> = Arc::default();
+    let in_flight: InFlight = Arc::default();
     let tracker = TaskTracker::new();
     for iface in interfaces {
         let sock = Arc::new(bind(&iface, opts.port)?);
@@ -145,7 +148,7 @@ pub async fn serve(
 struct LoopCtx {
     handler: Arc<V4Handler>,
     limit: Arc<Semaphore>,
-    in_flight: Arc<Mutex<HashSet<(u32, Vec<u8>)>>>,
+    in_flight: InFlight,
     tracker: TaskTracker,
     deadline: Duration,
 }

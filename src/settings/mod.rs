@@ -179,6 +179,9 @@ impl Settings {
                     None
                 }
             });
+        if let Some(d) = &dhcp4 {
+            check_class_expressions(d, &mut p);
+        }
         match dhcp4 {
             Some(dhcp4) if p.list.is_empty() => Ok(Settings {
                 dhcp4,
@@ -191,5 +194,24 @@ impl Settings {
     /// Every pool of every subnet, for `LeaseStore::sync_pools4`.
     pub fn pools(&self) -> Vec<PoolRange> {
         self.dhcp4.pools()
+    }
+}
+
+/// Class `test` expressions are parsed at load, so a bad one is refused with the class
+/// path and the column, never met at packet time.
+fn check_class_expressions(d: &Dhcp4Config, p: &mut Problems) {
+    if let Err(errors) = crate::classify::ClassSet::compile(&d.client_classes, &|_| false) {
+        for e in errors {
+            let i = d.client_classes.iter().position(|c| c.name == e.class);
+            let path = match i {
+                Some(i) => format!("Dhcp4.client-classes[{i}].test"),
+                None => "Dhcp4.client-classes".to_string(),
+            };
+            let msg = match e.column {
+                Some(c) => format!("column {c}: {}", e.message),
+                None => e.message.clone(),
+            };
+            p.add(path, msg);
+        }
     }
 }

@@ -341,3 +341,17 @@ fn all_problems_are_collected() {
     );
     assert!(ps.len() >= 4, "{ps:#?}");
 }
+
+#[test]
+fn class_expressions_are_parsed_at_load() {
+    expect(
+        r#""client-classes": [{"name": "a", "test": "option[60].hex == 'x"}]"#,
+        "Dhcp4.client-classes[0].test",
+        "column",
+    );
+    expect(
+        r#""client-classes": [{"name": "a", "test": "member('b')"}, {"name": "b", "test": "known"}]"#,
+        "Dhcp4.client-classes[0].test",
+        "member('b')",
+    );
+}

@@ -15,3 +15,4 @@ mod v4_messages;
 mod v4_perfdhcp;
 mod v4_server;
 mod v4_hosts;
+mod v4_classes;

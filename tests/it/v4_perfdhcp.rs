@@ -43,7 +43,7 @@ fn parse_exchange(out: &str, name: &str) -> Option<Exchange> {
         section
             .lines()
             .find_map(|l| l.trim().strip_prefix(key))
-            .and_then(|v| v.trim().split_whitespace().next())
+            .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
     };
     Some(Exchange {

@@ -23,7 +23,8 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         .find(|p| (p.start..=p.end).contains(&ctx.msg.ciaddr()));
     super::request::boot_fields(env, ctx, selected, &mut m);
     let host_opts = ctx.host.as_ref().map_or(&[][..], |h| &h.options[..]);
-    let merged = options::configured(env.cfg, Some(selected), pool, host_opts, ctx);
+    let classes = super::request::with_pool_classes(env, ctx, pool);
+    let merged = options::configured(env.cfg, Some(selected), pool, host_opts, &classes);
     add_options(&mut m, options::select(&merged, ctx));
     Ok(send(ctx, m, MessageType::Ack))
 }

@@ -53,6 +53,8 @@ pub struct Loaded {
     pub cfg: Arc<Dhcp4Config>,
     /// Reservations from the file plus the host databases.
     pub hosts: hosts::HostSources,
+    /// Client classes with their tests parsed.
+    pub classes: crate::classify::ClassSet,
 }
 
 /// The DHCPv4 protocol engine over a lease store.
@@ -111,7 +113,14 @@ impl V4Handler {
 
     fn prepare(cfg: Arc<Dhcp4Config>, host_dbs: &[Arc<dyn HostStore>]) -> Loaded {
         let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_databases.is_empty());
-        Loaded { cfg, hosts }
+        // Settings validation compiled these already; a failure here cannot happen for a
+        // loaded configuration, and would leave only the built-in classes.
+        let classes = crate::classify::ClassSet::compile(&cfg.client_classes, &|_| false)
+            .unwrap_or_else(|errors| {
+                warn!(?errors, "client classes did not compile; using built-in classes only");
+                crate::classify::ClassSet::compile(&[], &|_| false).unwrap_or_default()
+            });
+        Loaded { cfg, hosts, classes }
     }
 
     /// The configuration in force.
@@ -153,6 +162,7 @@ impl V4Handler {
         let env = Env {
             cfg: &loaded.cfg,
             hosts: &loaded.hosts,
+            classes: &loaded.classes,
             leases: self.leases.as_ref(),
             now: self.clock.now(),
         };
@@ -206,12 +216,19 @@ async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> 
     ctx.subnet_id = Some(subnet.id);
     let lookup = env.hosts.lookup(env.cfg, ctx, subnet, ctx.wanted_address()).await?;
     ctx.address_taken = lookup.address_taken;
-    ctx.classes
-        .push(if lookup.host.is_some() { "KNOWN" } else { "UNKNOWN" }.to_string());
+    let known = lookup.host.is_some();
     if let Some(h) = &lookup.host {
         ctx.classes.extend(h.classes.iter().cloned());
     }
     ctx.host = lookup.host;
+    // Classes in definition order (KNOWN/UNKNOWN now known), then the subnet's and its
+    // shared network's required classes; pools' required classes are added at reply time.
+    ctx.classes = env.classes.classify(ctx, ctx.len, known);
+    if !subnet.require_client_classes.is_empty() {
+        ctx.classes = env
+            .classes
+            .evaluate_required(ctx, ctx.len, known, &subnet.require_client_classes);
+    }
     Ok(())
 }
 
@@ -219,6 +236,7 @@ async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> 
 pub(crate) struct Env<'a> {
     pub cfg: &'a Dhcp4Config,
     pub hosts: &'a hosts::HostSources,
+    pub classes: &'a crate::classify::ClassSet,
     pub leases: &'a dyn LeaseStore,
     pub now: i64,
 }

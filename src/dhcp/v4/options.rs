@@ -20,7 +20,7 @@ pub fn configured<'a>(
     subnet: Option<&'a Subnet4>,
     pool: Option<&'a Pool4>,
     host_options: &'a [OptionData],
-    ctx: &Ctx,
+    classes: &[String],
 ) -> BTreeMap<u8, &'a OptionData> {
     let mut merged: BTreeMap<u8, &OptionData> = BTreeMap::new();
     let mut layer = |opts: &'a [OptionData]| {
@@ -30,7 +30,7 @@ pub fn configured<'a>(
     };
     layer(&cfg.option_data);
     for class in &cfg.client_classes {
-        if ctx.in_class(&class.name) {
+        if classes.contains(&class.name) {
             layer(&class.option_data);
         }
     }

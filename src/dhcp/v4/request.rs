@@ -127,9 +127,21 @@ pub(super) fn lease_reply(
         }
     }
     let host_opts = ctx.host.as_ref().map_or(&[][..], |h| &h.options[..]);
-    let merged = options::configured(env.cfg, Some(subnet), pool, host_opts, ctx);
+    let classes = with_pool_classes(env, ctx, pool);
+    let merged = options::configured(env.cfg, Some(subnet), pool, host_opts, &classes);
     add_options(&mut m, options::select(&merged, ctx));
     send(ctx, m, kind)
+}
+
+/// The client's classes plus the pool's required (`require-client-classes`) ones.
+pub(super) fn with_pool_classes(env: &Env<'_>, ctx: &Ctx, pool: Option<&Pool4>) -> Vec<String> {
+    match pool {
+        Some(p) if !p.require_client_classes.is_empty() => {
+            env.classes
+                .evaluate_required(ctx, ctx.len, ctx.host.is_some(), &p.require_client_classes)
+        }
+        _ => ctx.classes.clone(),
+    }
 }
 
 /// siaddr / sname / file: reservation > class > subnet (Kea's precedence).
