@@ -2,7 +2,7 @@
 //! reclamation and signals together. Shutdown drains in order: stop reading sockets →
 //! finish in-flight transactions → stop background tasks → close pools.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     sync_pools(leases.as_ref(), &pools, clock.now()).await?;
 
     let host_dbs = open_host_databases(&cfg, &db).await?;
+    let api_hosts = host_dbs.first().cloned().unwrap_or_else(|| db.hosts());
     let counters = Arc::new(Counters::new());
     let handler = Arc::new(V4Handler::with_hosts(
         cfg.clone(),
@@ -48,6 +49,17 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     ));
     let interfaces = server::resolve_interfaces(&cfg.interfaces)?;
     let shutdown = CancellationToken::new();
+    let api_state = crate::api::ApiState::new(
+        handler.clone(),
+        leases.clone(),
+        api_hosts,
+        opts.config.clone(),
+        clock.clone(),
+        shutdown.clone(),
+    );
+    let api = crate::api::start(&cfg.control_sockets, api_state.clone())
+        .await
+        .context("starting the control API")?;
 
     let reclaim = tokio::spawn(reclaim_loop(
         leases.clone(),
@@ -55,13 +67,7 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
         clock.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(signals(
-        opts.config.clone(),
-        handler.clone(),
-        leases.clone(),
-        clock,
-        shutdown.clone(),
-    ));
+    tokio::spawn(signals(api_state, shutdown.clone()));
 
     let server_opts = ServerOptions {
         port: opts.port.unwrap_or(67),
@@ -75,6 +81,9 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     server::serve(handler, interfaces, server_opts, shutdown.clone()).await?;
     shutdown.cancel();
     let _ = reclaim.await;
+    for task in api {
+        let _ = task.await;
+    }
     info!("shoal stopped");
     Ok(())
 }
@@ -98,12 +107,6 @@ async fn open_host_databases(
     Ok(out)
 }
 
-/// Load and validate the configuration file.
-pub fn load(path: &Path) -> anyhow::Result<Settings> {
-    Settings::load(path)
-        .map_err(|e| anyhow::anyhow!("{}: invalid configuration:\n{e}", path.display()))
-}
-
 /// Make the free list cover every configured pool.
 async fn sync_pools(leases: &dyn LeaseStore, pools: &[PoolRange], now: i64) -> anyhow::Result<()> {
     leases
@@ -113,14 +116,9 @@ async fn sync_pools(leases: &dyn LeaseStore, pools: &[PoolRange], now: i64) -> a
     Ok(())
 }
 
-/// SIGHUP re-reads the configuration; SIGTERM / SIGINT start a graceful shutdown.
-async fn signals(
-    path: PathBuf,
-    handler: Arc<V4Handler>,
-    leases: Arc<dyn LeaseStore>,
-    clock: Arc<dyn Clock>,
-    shutdown: CancellationToken,
-) {
+/// SIGHUP re-reads the configuration (the same path as `config-reload`); SIGTERM /
+/// SIGINT start a graceful shutdown.
+async fn signals(state: Arc<crate::api::ApiState>, shutdown: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::hangup()),
@@ -132,7 +130,11 @@ async fn signals(
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(&path, &handler, leases.as_ref(), clock.now()).await,
+            _ = hup.recv() => {
+                if let Err(problems) = crate::api::server_cmds::reload(&state).await {
+                    error!(%problems, "configuration reload refused; keeping the running configuration");
+                }
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = shutdown.cancelled() => return,
@@ -140,24 +142,6 @@ async fn signals(
     }
     info!("shutting down: finishing in-flight transactions");
     shutdown.cancel();
-}
-
-/// Re-read the configuration file; a bad file is refused and the running one kept.
-pub async fn reload(path: &Path, handler: &V4Handler, leases: &dyn LeaseStore, now: i64) {
-    match load(path) {
-        Ok(settings) => {
-            if let Err(err) = sync_pools(leases, &settings.pools(), now).await {
-                error!(
-                    ?err,
-                    "configuration reload failed; keeping the running configuration"
-                );
-                return;
-            }
-            handler.reload(Arc::new(settings.dhcp4));
-            info!(path = %path.display(), "configuration reloaded");
-        }
-        Err(err) => error!(%err, "configuration reload refused; keeping the running configuration"),
-    }
 }
 
 /// Background reclamation (expired-leases-processing): bounded batches every

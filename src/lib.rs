@@ -12,10 +12,13 @@
 //! - [`alloc`]: the allocation policy (which address a client gets) over atomic store claims.
 //! - [`dhcp`]: the socket loop ([`dhcp::server`]) and the protocol engine ([`dhcp::v4`]),
 //!   which turns a datagram into a [`dhcp::Reply`] without touching sockets.
+//! - [`api`]: the Kea-compatible control API (HTTP and Unix sockets), `/metrics`,
+//!   `/health`, `/ready`.
 //! - [`clock`]: injectable time.
 //! - [`app`]: the composition root (wiring, reclamation, signals, shutdown).
 
 pub mod alloc;
+pub mod api;
 pub mod app;
 pub mod classify;
 pub mod clock;

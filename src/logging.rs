@@ -55,7 +55,10 @@ pub fn init(loggers: &[Logger], debug: bool) -> std::io::Result<()> {
         Output::Stderr => builder.with_writer(std::io::stderr).init(),
         Output::File(path) => {
             let file = OpenOptions::new().create(true).append(true).open(&path)?;
-            builder.with_ansi(false).with_writer(Mutex::new(file)).init();
+            builder
+                .with_ansi(false)
+                .with_writer(Mutex::new(file))
+                .init();
         }
     }
     Ok(())
@@ -80,9 +83,15 @@ mod tests {
             logger("kea-dhcp4.leases", Severity::Error, 0, "stdout"),
             logger("kea-dhcp4", Severity::Warn, 0, "/var/log/shoal.log"),
         ];
-        assert_eq!(plan(&ls, false), ("warn".into(), Output::File("/var/log/shoal.log".into())));
+        assert_eq!(
+            plan(&ls, false),
+            ("warn".into(), Output::File("/var/log/shoal.log".into()))
+        );
         assert_eq!(plan(&ls, true).0, "debug");
-        assert_eq!(plan(&[logger("x", Severity::Debug, 99, "syslog")], false), ("trace".into(), Output::Stderr));
+        assert_eq!(
+            plan(&[logger("x", Severity::Debug, 99, "syslog")], false),
+            ("trace".into(), Output::Stderr)
+        );
         assert_eq!(plan(&[], false), ("info".into(), Output::Stderr));
     }
 }

@@ -73,7 +73,12 @@ pub trait AddressGuard: Sync {
     /// May this client be given `addr` in subnet `subnet_id`? `from_free_list`: the
     /// address came from a free-list or expired-lease pick (which already skips
     /// addresses reserved in the lease database).
-    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr, from_free_list: bool) -> StoreResult<bool>;
+    async fn allowed(
+        &self,
+        subnet_id: u32,
+        addr: Ipv4Addr,
+        from_free_list: bool,
+    ) -> StoreResult<bool>;
 }
 
 /// A guard that allows everything (no reservations in play).
@@ -119,7 +124,11 @@ pub async fn allocate(
     }
     // 0. The client's reservation, pool or not.
     if let Some(addr) = req.reserved {
-        if let Some(subnet) = choices.iter().map(|c| c.subnet).find(|s| s.prefix.contains(&addr)) {
+        if let Some(subnet) = choices
+            .iter()
+            .map(|c| c.subnet)
+            .find(|s| s.prefix.contains(&addr))
+        {
             let pool = choices
                 .iter()
                 .find_map(|c| c.pool_of(addr))
@@ -134,13 +143,17 @@ pub async fn allocate(
     let subnet_ids: Vec<u32> = choices.iter().map(|c| c.subnet.id).collect();
     // 1. The client's own lease or offer.
     if let Some(prev) = store.lease4_by_client(client, &subnet_ids).await? {
-        if let Some(lease) = guarded_claim(store, template, guard, client, choices, prev.address, now).await? {
+        if let Some(lease) =
+            guarded_claim(store, template, guard, client, choices, prev.address, now).await?
+        {
             return Ok(Some(lease));
         }
     }
     // 2. The requested address.
     if let Some(addr) = req.requested {
-        if let Some(lease) = guarded_claim(store, template, guard, client, choices, addr, now).await? {
+        if let Some(lease) =
+            guarded_claim(store, template, guard, client, choices, addr, now).await?
+        {
             return Ok(Some(lease));
         }
     }

@@ -54,7 +54,7 @@ pub mod env;
 pub mod options;
 
 mod classes;
-mod comments;
+pub(crate) mod comments;
 mod dhcp4;
 mod ha;
 mod option_data;

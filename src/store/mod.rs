@@ -99,7 +99,9 @@ pub struct Lease4 {
 /// it is: a sibling front-end's late OFFER must not turn a committed lease back into an
 /// offer with a short expiry. Backends return the existing row instead.
 pub(crate) fn offer_keeps_lease(existing: &Lease4, new: &Lease4, now: UnixTime) -> bool {
-    new.state == LeaseState::Offered && existing.state == LeaseState::Default && existing.expire >= now
+    new.state == LeaseState::Offered
+        && existing.state == LeaseState::Default
+        && existing.expire >= now
 }
 
 /// Who a client is, for ownership checks: `claim4` on an address held by the same
@@ -365,19 +367,15 @@ pub trait LeaseStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<bool>;
 
-    /// Free `address` if it is still only *offered* to `client` (the client chose another
-    /// server). A lease the client already committed is left alone. True when freed.
-    async fn release_offer4(
+    /// Free every address still only *offered* to `client`, except `keep`: the client
+    /// chose another server, which is committing `keep`. Leases already committed are
+    /// left alone. Returns how many offers were freed.
+    async fn release_offers4(
         &self,
-        address: Ipv4Addr,
         client: &ClientKey,
+        keep: Ipv4Addr,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        // Backends override this with one atomic statement; this fallback is safe but
-        // does nothing (the offer then simply times out after offer-lifetime).
-        let _ = (address, client, now);
-        Ok(false)
-    }
+    ) -> StoreResult<u64>;
 
     /// Mark `address` declined until `now + probation` if `client` owns it (client
     /// identity is cleared, as Kea does). False when not the client's.
@@ -516,7 +514,10 @@ impl Db {
     /// Close the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.inner {
-            DbInner::Postgres(s) => s.pool.close().await,
+            DbInner::Postgres(s) => {
+                s.pool.close().await;
+                s.offers.close().await;
+            }
             DbInner::Mysql(s) => s.pool.close().await,
             DbInner::Sqlite(s) => s.pool.close().await,
         }

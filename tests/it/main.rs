@@ -5,14 +5,15 @@
 mod common;
 
 mod admin;
+mod api;
 mod config;
 mod dhcp_client;
 mod netns;
 mod store_conformance;
 mod store_leases;
+mod v4_classes;
 mod v4_clients;
+mod v4_hosts;
 mod v4_messages;
 mod v4_perfdhcp;
 mod v4_server;
-mod v4_hosts;
-mod v4_classes;

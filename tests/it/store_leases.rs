@@ -580,30 +580,71 @@ async fn concurrent_claims_of_one_address_only_one_wins(t: &TestDb) {
 async fn late_offer_does_not_downgrade_active_lease(t: &TestDb) {
     let s = loaded(t, &[pool(10, 20)]).await;
     let committed = lease(ip(12), 3, NOW + 3600);
-    s.claim4(&committed, &key(3), NOW).await.unwrap().expect("committed");
+    s.claim4(&committed, &key(3), NOW)
+        .await
+        .unwrap()
+        .expect("committed");
     // A sibling front-end, late, writes an offer of the same address to the same client.
     let mut offer = lease(ip(12), 3, NOW + 30);
     offer.state = LeaseState::Offered;
-    let got = s.claim4(&offer, &key(3), NOW + 1).await.unwrap().expect("offer answered");
-    assert_eq!(got.state, LeaseState::Default, "returned the existing lease");
+    let got = s
+        .claim4(&offer, &key(3), NOW + 1)
+        .await
+        .unwrap()
+        .expect("offer answered");
+    assert_eq!(
+        got.state,
+        LeaseState::Default,
+        "returned the existing lease"
+    );
     assert_eq!(got.expire, NOW + 3600);
     let row = s.lease4_by_address(ip(12)).await.unwrap().unwrap();
     assert_eq!(row.state, LeaseState::Default);
     assert_eq!(row.expire, NOW + 3600);
 }
 
-async fn release_offer_frees_only_offers(t: &TestDb) {
+async fn release_offers_frees_other_offers_only(t: &TestDb) {
     let s = loaded(t, &[pool(10, 20)]).await;
     let mut offer = lease(ip(13), 4, NOW + 30);
     offer.state = LeaseState::Offered;
-    s.claim4(&offer, &key(4), NOW).await.unwrap().expect("offered");
-    assert!(!s.release_offer4(ip(13), &key(5), NOW).await.unwrap(), "not another client's");
-    assert!(s.release_offer4(ip(13), &key(4), NOW).await.unwrap());
-    assert!(s.lease4_by_address(ip(13)).await.unwrap().unwrap().state.is_free());
+    s.claim4(&offer, &key(4), NOW)
+        .await
+        .unwrap()
+        .expect("offered");
+    let mut other = lease(ip(15), 4, NOW + 30);
+    other.state = LeaseState::Offered;
+    s.claim4(&other, &key(4), NOW)
+        .await
+        .unwrap()
+        .expect("offered by a sibling");
+    assert_eq!(
+        s.release_offers4(&key(5), ip(15), NOW).await.unwrap(),
+        0,
+        "not another client's"
+    );
+    // The client chose the server committing .15: .13 goes, .15 stays.
+    assert_eq!(s.release_offers4(&key(4), ip(15), NOW).await.unwrap(), 1);
+    assert!(s
+        .lease4_by_address(ip(13))
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .is_free());
+    assert_eq!(
+        s.lease4_by_address(ip(15)).await.unwrap().unwrap().state,
+        LeaseState::Offered
+    );
     // A committed lease is left alone.
-    s.claim4(&lease(ip(14), 6, NOW + 3600), &key(6), NOW).await.unwrap().expect("lease");
-    assert!(!s.release_offer4(ip(14), &key(6), NOW).await.unwrap());
-    assert_eq!(s.lease4_by_address(ip(14)).await.unwrap().unwrap().state, LeaseState::Default);
+    s.claim4(&lease(ip(14), 4, NOW + 3600), &key(4), NOW)
+        .await
+        .unwrap()
+        .expect("lease");
+    s.release_offers4(&key(4), ip(15), NOW).await.unwrap();
+    assert_eq!(
+        s.lease4_by_address(ip(14)).await.unwrap().unwrap().state,
+        LeaseState::Default
+    );
 }
 
 battery!(
@@ -629,5 +670,5 @@ battery!(
     concurrent_allocations_never_duplicate,
     concurrent_claims_of_one_address_only_one_wins,
     late_offer_does_not_downgrade_active_lease,
-    release_offer_frees_only_offers,
+    release_offers_frees_other_offers_only,
 );

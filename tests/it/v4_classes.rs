@@ -22,7 +22,13 @@ async fn handler(t: &TestDb, json: &str) -> V4Handler {
     let cfg = Arc::new(settings.dhcp4);
     let leases = t.db.leases();
     leases.sync_pools4(&cfg.pools(), T0).await.unwrap();
-    V4Handler::with_hosts(cfg, leases, vec![t.db.hosts()], Arc::new(Counters::new()), Arc::new(ManualClock::new(T0)))
+    V4Handler::with_hosts(
+        cfg,
+        leases,
+        vec![t.db.hosts()],
+        Arc::new(Counters::new()),
+        Arc::new(ManualClock::new(T0)),
+    )
 }
 
 fn in_range(a: Ipv4Addr, lo: [u8; 4], hi: [u8; 4]) -> bool {
@@ -48,15 +54,36 @@ async fn vendor_class_selects_pool_options_and_lifetime(t: &TestDb) {
     let h = handler(t, CONFIG).await;
     let phone = Client::new(1);
     let offer = sent(
-        h.handle(&phone.msg(MessageType::Discover).opt(DhcpOption::ClassIdentifier(b"Aastra6731i".to_vec())).prl(&[66]).bytes(), meta())
-            .await,
+        h.handle(
+            &phone
+                .msg(MessageType::Discover)
+                .opt(DhcpOption::ClassIdentifier(b"Aastra6731i".to_vec()))
+                .prl(&[66])
+                .bytes(),
+            meta(),
+        )
+        .await,
     );
-    assert!(in_range(offer.yiaddr(), [192, 0, 2, 10], [192, 0, 2, 19]), "{}", offer.yiaddr());
+    assert!(
+        in_range(offer.yiaddr(), [192, 0, 2, 10], [192, 0, 2, 19]),
+        "{}",
+        offer.yiaddr()
+    );
     assert_eq!(offer.raw_opt(66), Some(b"voip-tftp".to_vec()));
     assert_eq!(offer.lease_time(), Some(600), "class valid-lifetime");
-    let laptop = sent(h.handle(&Client::new(2).msg(MessageType::Discover).prl(&[66]).bytes(), meta()).await);
+    let laptop = sent(
+        h.handle(
+            &Client::new(2).msg(MessageType::Discover).prl(&[66]).bytes(),
+            meta(),
+        )
+        .await,
+    );
     // Pools restricted to classes are not for the unclassified client.
-    assert!(in_range(laptop.yiaddr(), [192, 0, 2, 30], [192, 0, 2, 39]), "{}", laptop.yiaddr());
+    assert!(
+        in_range(laptop.yiaddr(), [192, 0, 2, 30], [192, 0, 2, 39]),
+        "{}",
+        laptop.yiaddr()
+    );
     assert_eq!(laptop.raw_opt(66), None);
     assert_eq!(laptop.lease_time(), Some(3600));
 }
@@ -65,10 +92,20 @@ async fn required_class_of_a_pool_adds_its_options(t: &TestDb) {
     let h = handler(t, CONFIG).await;
     let pxe = Client::new(3);
     let offer = sent(
-        h.handle(&pxe.msg(MessageType::Discover).opt(DhcpOption::ClassIdentifier(b"PXEClient".to_vec())).prl(&[67]).bytes(), meta())
-            .await,
+        h.handle(
+            &pxe.msg(MessageType::Discover)
+                .opt(DhcpOption::ClassIdentifier(b"PXEClient".to_vec()))
+                .prl(&[67])
+                .bytes(),
+            meta(),
+        )
+        .await,
     );
-    assert!(in_range(offer.yiaddr(), [192, 0, 2, 20], [192, 0, 2, 29]), "{}", offer.yiaddr());
+    assert!(
+        in_range(offer.yiaddr(), [192, 0, 2, 20], [192, 0, 2, 29]),
+        "{}",
+        offer.yiaddr()
+    );
     assert_eq!(offer.raw_opt(67), Some(b"required.bin".to_vec()));
 }
 
@@ -78,18 +115,33 @@ struct ParityScope;
 impl ScopeFilter for ParityScope {
     fn decide(&self, ctx: &Ctx) -> ScopeDecision {
         let odd = ctx.hwaddr.last().is_some_and(|b| b % 2 == 1);
-        ScopeDecision::Serve(Some(if odd { "ha_server1" } else { "ha_server2" }.to_string()))
+        ScopeDecision::Serve(Some(
+            if odd { "ha_server1" } else { "ha_server2" }.to_string(),
+        ))
     }
 }
 
 async fn seeds_advanced_classification_config_works_as_written(t: &TestDb) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/kea-advanced-classification.json")).unwrap();
-    let h = handler(t, &text).await.with_scope_filter(Arc::new(ParityScope));
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/kea-advanced-classification.json"
+    ))
+    .unwrap();
+    let h = handler(t, &text)
+        .await
+        .with_scope_filter(Arc::new(ParityScope));
     let relay = Ipv4Addr::new(10, 1, 2, 3);
-    let m = || meta_on("test0", Ipv4Addr::new(10, 1, 2, 1), 24, SocketAddrV4::new(relay, 67));
+    let m = || {
+        meta_on(
+            "test0",
+            Ipv4Addr::new(10, 1, 2, 1),
+            24,
+            SocketAddrV4::new(relay, 67),
+        )
+    };
     let cases: [(u8, bool, [u8; 4], [u8; 4]); 4] = [
-        (1, true, [192, 0, 3, 100], [192, 0, 3, 125]),  // phone, server1
-        (2, true, [192, 0, 3, 200], [192, 0, 3, 225]),  // phone, server2
+        (1, true, [192, 0, 3, 100], [192, 0, 3, 125]), // phone, server1
+        (2, true, [192, 0, 3, 200], [192, 0, 3, 225]), // phone, server2
         (3, false, [192, 0, 3, 126], [192, 0, 3, 150]), // laptop, server1
         (4, false, [192, 0, 3, 226], [192, 0, 3, 250]), // laptop, server2
     ];
@@ -99,7 +151,11 @@ async fn seeds_advanced_classification_config_works_as_written(t: &TestDb) {
             msg = msg.opt(DhcpOption::ClassIdentifier(b"Aastra 6731i".to_vec()));
         }
         let offer = sent(h.handle(&msg.bytes(), m()).await);
-        assert!(in_range(offer.yiaddr(), lo, hi), "client {n}: {}", offer.yiaddr());
+        assert!(
+            in_range(offer.yiaddr(), lo, hi),
+            "client {n}: {}",
+            offer.yiaddr()
+        );
     }
 }
 
@@ -111,7 +167,9 @@ async fn not_my_scope_is_dropped_and_counted(t: &TestDb) {
         }
     }
     let h = handler(t, CONFIG).await.with_scope_filter(Arc::new(Nobody));
-    let r = h.handle(&Client::new(9).msg(MessageType::Discover).bytes(), meta()).await;
+    let r = h
+        .handle(&Client::new(9).msg(MessageType::Discover).bytes(), meta())
+        .await;
     assert!(matches!(r, Reply::Drop(DropReason::NotOurScope)));
     assert_eq!(h.counters().get("pkt4-drop-not-our-scope"), 1);
 }

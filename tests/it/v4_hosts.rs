@@ -44,7 +44,13 @@ async fn handler(t: &TestDb) -> V4Handler {
 }
 
 async fn discover(h: &V4Handler, c: &Client) -> crate::dhcp_client::Got {
-    sent(h.handle(&c.msg(MessageType::Discover).prl(&[6, 12, 66]).bytes(), meta()).await)
+    sent(
+        h.handle(
+            &c.msg(MessageType::Discover).prl(&[6, 12, 66]).bytes(),
+            meta(),
+        )
+        .await,
+    )
 }
 
 fn db_host(mac: u8, addr: Ipv4Addr, hostname: &str) -> Host {
@@ -77,7 +83,11 @@ async fn file_reservation_gives_address_hostname_and_options(t: &TestDb) {
     let offer = discover(&h, &Client::new(1)).await;
     assert_eq!(offer.yiaddr(), Ipv4Addr::new(192, 0, 2, 15));
     assert_eq!(offer.raw_opt(12), Some(b"file-host".to_vec()));
-    assert_eq!(offer.raw_opt(6), Some(vec![192, 0, 2, 99]), "host option beats global");
+    assert_eq!(
+        offer.raw_opt(6),
+        Some(vec![192, 0, 2, 99]),
+        "host option beats global"
+    );
 }
 
 async fn out_of_pool_reservation_with_boot_fields_and_classes(t: &TestDb) {
@@ -91,8 +101,14 @@ async fn out_of_pool_reservation_with_boot_fields_and_classes(t: &TestDb) {
     // The reservation's class brings its options.
     assert_eq!(offer.raw_opt(66), Some(b"tftp.example.org".to_vec()));
     let ack = sent(
-        h.handle(&c.msg(MessageType::Request).requested(offer.yiaddr()).server_id(SERVER).bytes(), meta())
-            .await,
+        h.handle(
+            &c.msg(MessageType::Request)
+                .requested(offer.yiaddr())
+                .server_id(SERVER)
+                .bytes(),
+            meta(),
+        )
+        .await,
     );
     assert_eq!(ack.kind(), MessageType::Ack);
     assert_eq!(ack.yiaddr(), Ipv4Addr::new(192, 0, 2, 200));
@@ -101,7 +117,10 @@ async fn out_of_pool_reservation_with_boot_fields_and_classes(t: &TestDb) {
 async fn reserved_address_is_never_given_to_another_client(t: &TestDb) {
     let h = handler(t).await;
     // The file reserves .15; the database (as an inventory system would) reserves .10.
-    t.db.hosts().add_host(&db_host(9, Ipv4Addr::new(192, 0, 2, 10), "db-host")).await.unwrap();
+    t.db.hosts()
+        .add_host(&db_host(9, Ipv4Addr::new(192, 0, 2, 10), "db-host"))
+        .await
+        .unwrap();
     let mut got = Vec::new();
     for n in 20..28u8 {
         let c = Client::new(n);
@@ -109,7 +128,13 @@ async fn reserved_address_is_never_given_to_another_client(t: &TestDb) {
         got.push(offer.yiaddr());
         // Asking for a reserved address does not help either.
         let r = h
-            .handle(&c.msg(MessageType::Request).requested(Ipv4Addr::new(192, 0, 2, 15)).server_id(SERVER).bytes(), meta())
+            .handle(
+                &c.msg(MessageType::Request)
+                    .requested(Ipv4Addr::new(192, 0, 2, 15))
+                    .server_id(SERVER)
+                    .bytes(),
+                meta(),
+            )
             .await;
         assert_eq!(sent(r).kind(), MessageType::Nak);
     }
@@ -121,7 +146,9 @@ async fn database_reservation_added_by_sql_is_effective_next_packet(t: &TestDb) 
     let h = handler(t).await;
     let c = Client::new(30);
     let first = discover(&h, &c).await;
-    assert!((Ipv4Addr::new(192, 0, 2, 10)..=Ipv4Addr::new(192, 0, 2, 19)).contains(&first.yiaddr()));
+    assert!(
+        (Ipv4Addr::new(192, 0, 2, 10)..=Ipv4Addr::new(192, 0, 2, 19)).contains(&first.yiaddr())
+    );
     // Plain SQL, as documented in the README.
     let id = match t.backend {
         Backend::Postgres => "decode('02000000001e', 'hex')",
@@ -133,7 +160,11 @@ async fn database_reservation_added_by_sql_is_effective_next_packet(t: &TestDb) 
     ))
     .await;
     let next = discover(&h, &c).await;
-    assert_eq!(next.yiaddr(), Ipv4Addr::new(192, 0, 2, 152), "3221226136 = 192.0.2.152");
+    assert_eq!(
+        next.yiaddr(),
+        Ipv4Addr::new(192, 0, 2, 152),
+        "3221226136 = 192.0.2.152"
+    );
     assert_eq!(next.raw_opt(12), Some(b"sql-host".to_vec()));
 }
 
@@ -142,26 +173,50 @@ async fn client_is_moved_when_its_address_gets_reserved_for_another(t: &TestDb) 
     let c = Client::new(40);
     let offer = discover(&h, &c).await;
     let a = offer.yiaddr();
-    let ack = sent(h.handle(&c.msg(MessageType::Request).requested(a).server_id(SERVER).bytes(), meta()).await);
+    let ack = sent(
+        h.handle(
+            &c.msg(MessageType::Request)
+                .requested(a)
+                .server_id(SERVER)
+                .bytes(),
+            meta(),
+        )
+        .await,
+    );
     assert_eq!(ack.kind(), MessageType::Ack);
     // The inventory system now reserves that address for someone else.
-    t.db.hosts().add_host(&db_host(41, a, "new-owner")).await.unwrap();
-    let renew = sent(h.handle(&c.msg(MessageType::Request).ciaddr(a).bytes(), meta()).await);
+    t.db.hosts()
+        .add_host(&db_host(41, a, "new-owner"))
+        .await
+        .unwrap();
+    let renew = sent(
+        h.handle(&c.msg(MessageType::Request).ciaddr(a).bytes(), meta())
+            .await,
+    );
     assert_eq!(renew.kind(), MessageType::Nak, "moved at renewal");
     let again = discover(&h, &c).await;
     assert_ne!(again.yiaddr(), a);
     // And the new owner gets it once the old lease is gone.
     let owner = Client::new(41);
-    let r = h.handle(&owner.msg(MessageType::Discover).bytes(), meta()).await;
+    let r = h
+        .handle(&owner.msg(MessageType::Discover).bytes(), meta())
+        .await;
     assert!(matches!(r, Reply::Send { .. }));
 }
 
 async fn db_host_options_and_known_class(t: &TestDb) {
     let h = handler(t).await;
-    t.db.hosts().add_host(&db_host(50, Ipv4Addr::new(192, 0, 2, 170), "db-fifty")).await.unwrap();
+    t.db.hosts()
+        .add_host(&db_host(50, Ipv4Addr::new(192, 0, 2, 170), "db-fifty"))
+        .await
+        .unwrap();
     let offer = discover(&h, &Client::new(50)).await;
     assert_eq!(offer.yiaddr(), Ipv4Addr::new(192, 0, 2, 170));
-    assert_eq!(offer.raw_opt(6), Some(vec![192, 0, 2, 77]), "formatted_value encoded");
+    assert_eq!(
+        offer.raw_opt(6),
+        Some(vec![192, 0, 2, 77]),
+        "formatted_value encoded"
+    );
 }
 
 battery!(

@@ -268,10 +268,12 @@ pub async fn request_for_other_server_frees_offer(t: &TestDb) {
     let r = rig(t).await;
     let c = Client::new(11);
     let offer = sent(r.send(c.msg(MessageType::Discover).bytes()).await);
+    // The client took another server's OFFER of a different address.
+    let theirs = Ipv4Addr::new(192, 0, 2, 19);
     let reply = r
         .send(
             c.msg(MessageType::Request)
-                .requested(offer.yiaddr())
+                .requested(theirs)
                 .server_id(Ipv4Addr::new(192, 0, 2, 2))
                 .bytes(),
         )
@@ -293,6 +295,30 @@ pub async fn request_for_other_server_frees_offer(t: &TestDb) {
         .await,
     );
     assert_eq!(other.yiaddr(), offer.yiaddr());
+}
+
+pub async fn request_for_other_server_keeps_the_address_it_commits(t: &TestDb) {
+    let r = rig(t).await;
+    let c = Client::new(13);
+    let offer = sent(r.send(c.msg(MessageType::Discover).bytes()).await);
+    // A sibling front-end offered (from the shared database) the same address; the
+    // client chose the sibling: this server must not free what the sibling commits.
+    let reply = r
+        .send(
+            c.msg(MessageType::Request)
+                .requested(offer.yiaddr())
+                .server_id(Ipv4Addr::new(192, 0, 2, 2))
+                .bytes(),
+        )
+        .await;
+    assert!(matches!(reply, Reply::Drop(DropReason::NotForUs)));
+    let row = r
+        .leases()
+        .lease4_by_address(offer.yiaddr())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, LeaseState::Offered);
 }
 
 pub async fn release_frees_address(t: &TestDb) {
@@ -521,6 +547,7 @@ battery!(
     init_reboot_on_wrong_network_gets_nak,
     init_reboot_known_client_gets_ack,
     request_for_other_server_frees_offer,
+    request_for_other_server_keeps_the_address_it_commits,
     release_frees_address,
     decline_quarantines_address,
     inform_gets_ack_without_lease,

@@ -48,7 +48,14 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         .find(|s| s.id == lease.subnet_id)
         .unwrap_or(selected);
     let pool = alloc::locate(&choices, lease.address).map(|(_, p)| p);
-    Ok(super::request::lease_reply(env, ctx, MessageType::Offer, subnet, pool, &lease))
+    Ok(super::request::lease_reply(
+        env,
+        ctx,
+        MessageType::Offer,
+        subnet,
+        pool,
+        &lease,
+    ))
 }
 
 /// Add the lease-related options (51, 58, 59, subnet mask) to `m`.

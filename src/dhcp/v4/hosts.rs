@@ -244,10 +244,14 @@ impl HostSources {
         ids: &[(IdentifierType, Vec<u8>)],
     ) -> StoreResult<bool> {
         for db in &self.dbs {
-            let found = db.hosts4_for_packet(&[subnet_id], &[], Some(address)).await?;
+            let found = db
+                .hosts4_for_packet(&[subnet_id], &[], Some(address))
+                .await?;
             if found.iter().any(|h| {
                 h.ipv4_address == Some(address)
-                    && !ids.iter().any(|(t, v)| *t == h.identifier_type && *v == h.identifier)
+                    && !ids
+                        .iter()
+                        .any(|(t, v)| *t == h.identifier_type && *v == h.identifier)
             }) {
                 return Ok(true);
             }

@@ -112,15 +112,23 @@ impl V4Handler {
     }
 
     fn prepare(cfg: Arc<Dhcp4Config>, host_dbs: &[Arc<dyn HostStore>]) -> Loaded {
-        let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_databases.is_empty());
+        let hosts =
+            hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_databases.is_empty());
         // Settings validation compiled these already; a failure here cannot happen for a
         // loaded configuration, and would leave only the built-in classes.
         let classes = crate::classify::ClassSet::compile(&cfg.client_classes, &|_| false)
             .unwrap_or_else(|errors| {
-                warn!(?errors, "client classes did not compile; using built-in classes only");
+                warn!(
+                    ?errors,
+                    "client classes did not compile; using built-in classes only"
+                );
                 crate::classify::ClassSet::compile(&[], &|_| false).unwrap_or_default()
             });
-        Loaded { cfg, hosts, classes }
+        Loaded {
+            cfg,
+            hosts,
+            classes,
+        }
     }
 
     /// The configuration in force.
@@ -129,7 +137,10 @@ impl V4Handler {
     }
 
     fn loaded(&self) -> Arc<Loaded> {
-        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The counters this handler updates.
@@ -214,7 +225,10 @@ async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> 
         return Ok(());
     };
     ctx.subnet_id = Some(subnet.id);
-    let lookup = env.hosts.lookup(env.cfg, ctx, subnet, ctx.wanted_address()).await?;
+    let lookup = env
+        .hosts
+        .lookup(env.cfg, ctx, subnet, ctx.wanted_address())
+        .await?;
     ctx.address_taken = lookup.address_taken;
     let known = lookup.host.is_some();
     if let Some(h) = &lookup.host {
@@ -225,9 +239,9 @@ async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> 
     // shared network's required classes; pools' required classes are added at reply time.
     ctx.classes = env.classes.classify(ctx, ctx.len, known);
     if !subnet.require_client_classes.is_empty() {
-        ctx.classes = env
-            .classes
-            .evaluate_required(ctx, ctx.len, known, &subnet.require_client_classes);
+        ctx.classes =
+            env.classes
+                .evaluate_required(ctx, ctx.len, known, &subnet.require_client_classes);
     }
     Ok(())
 }
@@ -258,19 +272,32 @@ pub(crate) struct Guard<'a> {
 
 #[async_trait::async_trait]
 impl crate::alloc::AddressGuard for Guard<'_> {
-    async fn allowed(&self, subnet_id: u32, addr: Ipv4Addr, from_free_list: bool) -> Result<bool, StoreError> {
+    async fn allowed(
+        &self,
+        subnet_id: u32,
+        addr: Ipv4Addr,
+        from_free_list: bool,
+    ) -> Result<bool, StoreError> {
         if Some(addr) == self.ctx.wanted_address() && Some(subnet_id) == self.ctx.subnet_id {
             return Ok(!self.ctx.address_taken);
         }
         let ids = hosts::HostSources::identifiers(self.env.cfg, self.ctx);
-        if self.env.hosts.file_reserved_for_other(subnet_id, addr, &ids) {
+        if self
+            .env
+            .hosts
+            .file_reserved_for_other(subnet_id, addr, &ids)
+        {
             return Ok(false);
         }
         if from_free_list && self.env.hosts.hosts_live_with_leases() {
             // The free-list pick already skipped addresses reserved in this database.
             return Ok(true);
         }
-        Ok(!self.env.hosts.db_reserved_for_other(subnet_id, addr, &ids).await?)
+        Ok(!self
+            .env
+            .hosts
+            .db_reserved_for_other(subnet_id, addr, &ids)
+            .await?)
     }
 }
 

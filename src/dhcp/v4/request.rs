@@ -18,10 +18,12 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
     let ours = ctx.meta.server_addr();
     if let Some(named) = ctx.server_id {
         if Some(named) != ours {
-            // The client chose another server: free what we offered it, at once.
+            // The client chose another server: free what else was offered to it, at once,
+            // but not the address that server is committing (a sibling front-end may
+            // have offered the same one from the shared database).
             if let Some(addr) = ctx.requested {
                 let client = ctx.client_key(env.cfg.match_client_id);
-                env.leases.release_offer4(addr, &client, env.now).await?;
+                env.leases.release_offers4(&client, addr, env.now).await?;
             }
             return Ok(Reply::Drop(DropReason::NotForUs));
         }
@@ -73,13 +75,25 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
     match env.leases.claim4(&lease, &client, env.now).await? {
         Some(lease) => {
             debug!(address = %lease.address, subnet = lease.subnet_id, "acknowledged");
-            Ok(lease_reply(env, ctx, MessageType::Ack, subnet, pool, &lease))
+            Ok(lease_reply(
+                env,
+                ctx,
+                MessageType::Ack,
+                subnet,
+                pool,
+                &lease,
+            ))
         }
         None => Ok(nak(ctx)),
     }
 }
 
-fn template_lease(t: &Template<'_>, subnet: &Subnet4, pool: Option<&Pool4>, addr: Ipv4Addr) -> Lease4 {
+fn template_lease(
+    t: &Template<'_>,
+    subnet: &Subnet4,
+    pool: Option<&Pool4>,
+    addr: Ipv4Addr,
+) -> Lease4 {
     use crate::alloc::LeaseTemplate;
     let fallback = Pool4 {
         start: addr,
@@ -136,10 +150,12 @@ pub(super) fn lease_reply(
 /// The client's classes plus the pool's required (`require-client-classes`) ones.
 pub(super) fn with_pool_classes(env: &Env<'_>, ctx: &Ctx, pool: Option<&Pool4>) -> Vec<String> {
     match pool {
-        Some(p) if !p.require_client_classes.is_empty() => {
-            env.classes
-                .evaluate_required(ctx, ctx.len, ctx.host.is_some(), &p.require_client_classes)
-        }
+        Some(p) if !p.require_client_classes.is_empty() => env.classes.evaluate_required(
+            ctx,
+            ctx.len,
+            ctx.host.is_some(),
+            &p.require_client_classes,
+        ),
         _ => ctx.classes.clone(),
     }
 }

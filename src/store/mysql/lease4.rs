@@ -571,13 +571,34 @@ impl LeaseStore for MySqlStore {
         retrying!(self.release4_once("0, 5", address, client, now), false)
     }
 
-    async fn release_offer4(
+    async fn release_offers4(
         &self,
-        address: Ipv4Addr,
         client: &ClientKey,
+        keep: Ipv4Addr,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        retrying!(self.release4_once("5", address, client, now), false)
+    ) -> StoreResult<u64> {
+        let sql = format!(
+            "SELECT l.address FROM lease4 l WHERE l.state = 5 AND l.address <> ? AND {OWNED}"
+        );
+        let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
+        let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(addr_i64(keep))
+            .bind(client.client_id.clone())
+            .bind(client.client_id.clone())
+            .bind(client.client_id.clone())
+            .bind(hw)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut freed = 0;
+        for a in offers {
+            let addr = i64_addr(a)?;
+            freed += u64::from(retrying!(
+                self.release4_once("5", addr, client, now),
+                false
+            )?);
+        }
+        Ok(freed)
     }
 
     async fn decline4(

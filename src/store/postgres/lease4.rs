@@ -72,9 +72,15 @@ const CLAIM4: &str = concat!(
     "fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, ",
     "hostname = EXCLUDED.hostname, user_context = EXCLUDED.user_context, ",
     "relay_id = EXCLUDED.relay_id, remote_id = EXCLUDED.remote_id, ",
-    "valid_lifetime = CASE WHEN ", keep!(), " THEN lease4.valid_lifetime ELSE EXCLUDED.valid_lifetime END, ",
-    "expire = CASE WHEN ", keep!(), " THEN lease4.expire ELSE EXCLUDED.expire END, ",
-    "state = CASE WHEN ", keep!(), " THEN lease4.state ELSE EXCLUDED.state END",
+    "valid_lifetime = CASE WHEN ",
+    keep!(),
+    " THEN lease4.valid_lifetime ELSE EXCLUDED.valid_lifetime END, ",
+    "expire = CASE WHEN ",
+    keep!(),
+    " THEN lease4.expire ELSE EXCLUDED.expire END, ",
+    "state = CASE WHEN ",
+    keep!(),
+    " THEN lease4.state ELSE EXCLUDED.state END",
     " WHERE lease4.state IN (2, 3) OR lease4.expire < $16",
     " OR ($17::bytea IS NOT NULL AND lease4.client_id = $17)",
     " OR (($17::bytea IS NULL OR lease4.client_id IS NULL) AND lease4.hwaddr = $18)",
@@ -344,14 +350,17 @@ impl LeaseStore for PgStore {
             .bind(now)
             .bind(cid)
             .bind(hw)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool_for(lease))
             .await
             .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
         let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
         let state: i16 = row.try_get("state").map_err(get)?;
         let mut stored = lease.clone();
-        stored.valid_lifetime = to_u32(row.try_get("valid_lifetime").map_err(get)?, "valid_lifetime")?;
+        stored.valid_lifetime = to_u32(
+            row.try_get("valid_lifetime").map_err(get)?,
+            "valid_lifetime",
+        )?;
         stored.expire = row.try_get("expire").map_err(get)?;
         stored.state = LeaseState::from_code(i64::from(state))
             .ok_or_else(|| StoreError::Other(format!("unknown lease state {state}")))?;
@@ -374,7 +383,7 @@ impl LeaseStore for PgStore {
                 .bind(now)
                 .bind(i64::from(lease.subnet_id));
             let row = bind_ranges(q, &pools)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool_for(lease))
                 .await
                 .map_err(map_err)?;
             let Some(row) = row else { return Ok(None) };
@@ -401,7 +410,7 @@ impl LeaseStore for PgStore {
             .bind(now)
             .bind(i64::from(lease.subnet_id));
         let row = bind_ranges(q, pools)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool_for(lease))
             .await
             .map_err(map_err)?;
         match row {
@@ -422,13 +431,29 @@ impl LeaseStore for PgStore {
         self.release_states("0, 5", address, client, now).await
     }
 
-    async fn release_offer4(
+    async fn release_offers4(
         &self,
-        address: Ipv4Addr,
         client: &ClientKey,
+        keep: Ipv4Addr,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        self.release_states("5", address, client, now).await
+    ) -> StoreResult<u64> {
+        let sql = format!(
+            "SELECT l.address FROM lease4 l WHERE l.state = 5 AND l.address <> $1 AND {}",
+            owned_by(2, 3)
+        );
+        let (cid, hw) = key_params(client);
+        let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(addr_i64(keep))
+            .bind(cid)
+            .bind(hw)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut freed = 0;
+        for a in offers {
+            freed += u64::from(self.release_states("5", i64_addr(a)?, client, now).await?);
+        }
+        Ok(freed)
     }
 
     async fn decline4(

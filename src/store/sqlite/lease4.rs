@@ -362,13 +362,29 @@ impl LeaseStore for SqliteStore {
         self.release_states("0, 5", address, client, now).await
     }
 
-    async fn release_offer4(
+    async fn release_offers4(
         &self,
-        address: Ipv4Addr,
         client: &ClientKey,
+        keep: Ipv4Addr,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        self.release_states("5", address, client, now).await
+    ) -> StoreResult<u64> {
+        let sql =
+            format!("SELECT address FROM lease4 WHERE state = ?2 AND address <> ?1 AND {OWNED}");
+        let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
+        let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(addr_i64(keep))
+            .bind(LeaseState::Offered.code())
+            .bind(client.client_id.clone())
+            .bind(hw)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut freed = 0;
+        for a in offers {
+            let addr = Ipv4Addr::from(u32::try_from(a).unwrap_or_default());
+            freed += u64::from(self.release_states("5", addr, client, now).await?);
+        }
+        Ok(freed)
     }
 
     async fn decline4(
