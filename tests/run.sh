@@ -165,6 +165,6 @@ if [ "${SHOAL_RUN_SETUP_ONLY:-}" = 1 ]; then say "setup done (SHOAL_RUN_SETUP_ON
 
 say "cargo build --all-targets (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 cargo build --all-targets
-say "cargo test --all-targets -- --test-threads=${TEST_THREADS:-8}"
-timeout --foreground "${TEST_TIMEOUT:-1080}" cargo test --all-targets -- --test-threads="${TEST_THREADS:-8}"
+say "cargo test --lib --bins --tests -- --test-threads=${TEST_THREADS:-8}"
+timeout --foreground "${TEST_TIMEOUT:-1080}" cargo test --lib --bins --tests -- --test-threads="${TEST_THREADS:-8}"
 say "all tests passed"

@@ -65,7 +65,8 @@ pub(crate) fn read_dhcp4(v: &Value, path: &str, p: &mut Problems) -> Option<Dhcp
         }
     }
 
-    let (hooks_libraries, ha) = read_hooks(o.list("hooks-libraries", p), p);
+    let hooks = read_hooks(o.list("hooks-libraries", p), p);
+    let identifiers = read_identifiers(&o, hooks.flex_id_expression.is_some(), p);
     let offer_lifetime = global.offer.unwrap_or(DEFAULT_OFFER_LIFETIME);
     Some(Dhcp4Config {
         interfaces: read_interfaces(&o, p),
@@ -83,7 +84,7 @@ pub(crate) fn read_dhcp4(v: &Value, path: &str, p: &mut Problems) -> Option<Dhcp
         client_classes,
         reservations: read_reservations(o.list("reservations", p), defs, p),
         reservation_modes: global.modes(),
-        host_reservation_identifiers: read_identifiers(&o, p),
+        host_reservation_identifiers: identifiers,
         expired_leases_processing: read_expired(
             o.obj("expired-leases-processing", &schema::EXPIRED, p),
             p,
@@ -100,8 +101,9 @@ pub(crate) fn read_dhcp4(v: &Value, path: &str, p: &mut Problems) -> Option<Dhcp
                 Obj::new(lv, &lp, &schema::LOGGER, p).and_then(|l| read_logger(l, p))
             })
             .collect(),
-        hooks_libraries,
-        ha,
+        hooks_libraries: hooks.libs,
+        ha: hooks.ha,
+        flex_id_expression: hooks.flex_id_expression,
         multi_threading: read_multi_threading(
             o.obj("multi-threading", &schema::MULTI_THREADING, p),
             p,
@@ -212,7 +214,7 @@ fn read_hosts_dbs(o: &Obj<'_>, p: &mut Problems) -> Vec<DatabaseConfig> {
     out
 }
 
-fn read_identifiers(o: &Obj<'_>, p: &mut Problems) -> Vec<IdentifierType> {
+fn read_identifiers(o: &Obj<'_>, flex_hook: bool, p: &mut Problems) -> Vec<IdentifierType> {
     if !o.has("host-reservation-identifiers") {
         return vec![
             IdentifierType::HwAddress,
@@ -224,12 +226,15 @@ fn read_identifiers(o: &Obj<'_>, p: &mut Problems) -> Vec<IdentifierType> {
     let mut out = Vec::new();
     for (path, v) in o.list("host-reservation-identifiers", p) {
         match v.as_str().map(|s| (s, IdentifierType::from_name(s))) {
-            Some(("flex-id", _)) => p.add(path, "not supported: flex-id needs Kea's flex_id hook"),
+            Some(("flex-id", _)) if !flex_hook => p.add(
+                path,
+                "flex-id needs the libdhcp_flex_id.so entry in hooks-libraries (its identifier-expression)",
+            ),
             Some((_, Some(t))) if !out.contains(&t) => out.push(t),
             Some((s, Some(_))) => p.add(path, format!("{s:?} is listed twice")),
             _ => p.add(
                 path,
-                "expected one of hw-address, duid, circuit-id, client-id",
+                "expected one of hw-address, duid, circuit-id, client-id, flex-id",
             ),
         }
     }

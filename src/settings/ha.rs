@@ -98,13 +98,19 @@ const BUILT_IN: [&str; 3] = [
     "libdhcp_mysql.so",
 ];
 
-/// Read `hooks-libraries`: the list as written, plus HA when `libdhcp_ha.so` is present.
-pub(crate) fn read_hooks(
-    items: Vec<(String, &Value)>,
-    p: &mut Problems,
-) -> (Vec<HookLibrary>, Option<HaConfig>) {
+/// What `hooks-libraries` configures.
+pub(crate) struct Hooks {
+    pub libs: Vec<HookLibrary>,
+    pub ha: Option<HaConfig>,
+    pub flex_id_expression: Option<String>,
+}
+
+/// Read `hooks-libraries`: the list as written, plus HA when `libdhcp_ha.so` is present
+/// and the flex-id expression when `libdhcp_flex_id.so` is.
+pub(crate) fn read_hooks(items: Vec<(String, &Value)>, p: &mut Problems) -> Hooks {
     let mut libs = Vec::new();
     let mut ha = None;
+    let mut flex_id_expression = None;
     for (path, v) in items {
         let Some(o) = Obj::new(v, &path, &schema::HOOK, p) else {
             continue;
@@ -122,10 +128,12 @@ pub(crate) fn read_hooks(
                 p.add(o.at("library"), "libdhcp_ha.so is listed twice");
             }
             ha = read_ha_parameters(&o, p);
+        } else if file == "libdhcp_flex_id.so" {
+            flex_id_expression = read_flex_id_parameters(&o, p);
         } else if !BUILT_IN.contains(&file) {
             p.add(
                 o.at("library"),
-                format!("not supported: hook library {file:?} (shoal loads no libraries; built in: libdhcp_ha.so, {})", BUILT_IN.join(", ")),
+                format!("not supported: hook library {file:?} (shoal loads no libraries; built in: libdhcp_ha.so, libdhcp_flex_id.so, {})", BUILT_IN.join(", ")),
             );
         }
         libs.push(HookLibrary {
@@ -133,7 +141,42 @@ pub(crate) fn read_hooks(
             parameters,
         });
     }
-    (libs, ha)
+    Hooks {
+        libs,
+        ha,
+        flex_id_expression,
+    }
+}
+
+/// `libdhcp_flex_id.so` parameters: `identifier-expression` (Kea's expression language,
+/// parsed here so an error points at its column); `replace-client-id: true` is refused.
+fn read_flex_id_parameters(o: &Obj<'_>, p: &mut Problems) -> Option<String> {
+    const PARAMS: Schema = Schema {
+        known: &["identifier-expression", "replace-client-id", "ignore-iaid"],
+        refused: &[],
+    };
+    let Some(params) = o.obj("parameters", &PARAMS, p) else {
+        p.add(
+            o.at("parameters"),
+            "libdhcp_flex_id.so needs parameters.identifier-expression",
+        );
+        return None;
+    };
+    if params.bool("replace-client-id", p) == Some(true) {
+        p.add(
+            params.at("replace-client-id"),
+            "not supported: shoal keeps the client's own client identifier",
+        );
+    }
+    let Some(expr) = params.name("identifier-expression", p) else {
+        p.add(params.at("identifier-expression"), "is required");
+        return None;
+    };
+    if let Err(e) = crate::classify::ValueExpression::parse(&expr) {
+        p.add(params.at("identifier-expression"), e.to_string());
+        return None;
+    }
+    Some(expr)
 }
 
 fn read_ha_parameters(o: &Obj<'_>, p: &mut Problems) -> Option<HaConfig> {

@@ -13,11 +13,12 @@ use super::schema;
 use super::types::{OptionDef, Reservation};
 use crate::store::IdentifierType;
 
-const IDENTIFIERS: [(&str, IdentifierType); 4] = [
+const IDENTIFIERS: [(&str, IdentifierType); 5] = [
     ("hw-address", IdentifierType::HwAddress),
     ("duid", IdentifierType::Duid),
     ("client-id", IdentifierType::ClientId),
     ("circuit-id", IdentifierType::CircuitId),
+    ("flex-id", IdentifierType::FlexId),
 ];
 
 /// Parse an identifier value: hex, or `'text'` for everything but `hw-address`.

@@ -216,11 +216,9 @@ pub(crate) const RESERVATION: Schema = Schema {
         "next-server",
         "server-hostname",
         "boot-file-name",
-    ],
-    refused: &[(
         "flex-id",
-        "flexible identifiers need Kea's flex_id hook, which shoal does not implement",
-    )],
+    ],
+    refused: &[],
 };
 
 /// Keys of a `client-classes` entry.

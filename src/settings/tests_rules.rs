@@ -84,7 +84,14 @@ fn not_supported_features() {
     expect(
         r#""host-reservation-identifiers": ["flex-id"]"#,
         "Dhcp4.host-reservation-identifiers[0]",
-        "not supported",
+        "libdhcp_flex_id.so",
+    );
+    let flex = r#""hooks-libraries": [{"library": "libdhcp_flex_id.so", "parameters": {"identifier-expression": "relay4[2].hex"}}], "host-reservation-identifiers": ["flex-id", "hw-address"], "reservations": [{"flex-id": "'port-7'", "ip-address": "10.0.0.7"}]"#;
+    assert!(problems(flex).is_empty(), "{:?}", problems(flex));
+    expect(
+        r#""hooks-libraries": [{"library": "libdhcp_flex_id.so", "parameters": {"identifier-expression": "relay4[2].hex +"}}]"#,
+        "Dhcp4.hooks-libraries[0].parameters.identifier-expression",
+        "column",
     );
 }
 
@@ -239,9 +246,9 @@ fn reservation_rules() {
         "not hex",
     );
     expect(
-        r#""reservations": [{"flex-id": "'a'"}]"#,
+        r#""reservations": [{"flex-id": "zz"}]"#,
         "Dhcp4.reservations[0].flex-id",
-        "not supported",
+        "not hex",
     );
 }
 

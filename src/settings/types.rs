@@ -66,6 +66,10 @@ pub struct Dhcp4Config {
     pub hooks_libraries: Vec<HookLibrary>,
     /// HA parameters from the `libdhcp_ha.so` entry.
     pub ha: Option<HaConfig>,
+    /// The flex-id identifier expression from the `libdhcp_flex_id.so` entry
+    /// (`parameters.identifier-expression`), evaluated per packet for `flex-id`
+    /// reservations.
+    pub flex_id_expression: Option<String>,
     /// `multi-threading`.
     pub multi_threading: MultiThreading,
 }

@@ -12,6 +12,7 @@ mod netns;
 mod store_conformance;
 mod store_leases;
 mod v4_classes;
+mod v4_classes_e2e;
 mod v4_clients;
 mod v4_hosts;
 mod v4_messages;

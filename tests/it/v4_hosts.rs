@@ -219,6 +219,44 @@ async fn db_host_options_and_known_class(t: &TestDb) {
     );
 }
 
+async fn flex_id_reservation_matches_the_expression_value(t: &TestDb) {
+    let cfg = r#"{ "Dhcp4": {
+      "hooks-libraries": [ { "library": "/usr/lib/kea/hooks/libdhcp_flex_id.so",
+                             "parameters": { "identifier-expression": "concat('port:', relay4[1].hex)" } } ],
+      "host-reservation-identifiers": [ "flex-id", "hw-address" ],
+      "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "relay": { "ip-addresses": [ "192.0.2.254" ] },
+        "pools": [ { "pool": "192.0.2.10 - 192.0.2.19" } ],
+        "reservations": [ { "flex-id": "'port:eth-7'", "ip-address": "192.0.2.77", "hostname": "by-port" } ] } ]
+    } }"#;
+    let settings = Settings::from_str_with_env(cfg, &[]).expect("config");
+    let cfg = Arc::new(settings.dhcp4);
+    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
+    let h = V4Handler::with_hosts(
+        cfg,
+        t.db.leases(),
+        vec![t.db.hosts()],
+        Arc::new(Counters::new()),
+        Arc::new(ManualClock::new(T0)),
+    );
+    let relay = Ipv4Addr::new(192, 0, 2, 254);
+    let m =
+        crate::dhcp_client::meta_on("test0", SERVER, 24, std::net::SocketAddrV4::new(relay, 67));
+    let on_port = Client::new(60)
+        .msg(MessageType::Discover)
+        .giaddr(relay)
+        .relay_agent(b"eth-7", None)
+        .prl(&[12]);
+    let offer = sent(h.handle(&on_port.bytes(), m.clone()).await);
+    assert_eq!(offer.yiaddr(), Ipv4Addr::new(192, 0, 2, 77));
+    assert_eq!(offer.raw_opt(12), Some(b"by-port".to_vec()));
+    let other_port = Client::new(61)
+        .msg(MessageType::Discover)
+        .giaddr(relay)
+        .relay_agent(b"eth-8", None);
+    let offer = sent(h.handle(&other_port.bytes(), m).await);
+    assert_ne!(offer.yiaddr(), Ipv4Addr::new(192, 0, 2, 77));
+}
+
 battery!(
     file_reservation_gives_address_hostname_and_options,
     out_of_pool_reservation_with_boot_fields_and_classes,
@@ -226,4 +264,5 @@ battery!(
     database_reservation_added_by_sql_is_effective_next_packet,
     client_is_moved_when_its_address_gets_reserved_for_another,
     db_host_options_and_known_class,
+    flex_id_reservation_matches_the_expression_value,
 );

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use super::context::Ctx;
+use crate::classify::{Packet, ValueExpression};
 use crate::settings::{options, Dhcp4Config, OptionData, Reservation, Subnet4};
 use crate::store::{Host, HostStore, IdentifierType, StoreResult};
 
@@ -111,6 +112,8 @@ pub struct HostSources {
     by_addr: HashMap<(u32, Ipv4Addr), (IdentifierType, Vec<u8>)>,
     dbs: Vec<Arc<dyn HostStore>>,
     hosts_with_leases: bool,
+    /// The flex-id expression (libdhcp_flex_id.so's identifier-expression).
+    flex_id: Option<ValueExpression>,
 }
 
 impl HostSources {
@@ -136,16 +139,22 @@ impl HostSources {
                 add(s.id, r);
             }
         }
+        // Validated at load; an expression that fails here yields no flex-id identifier.
+        let flex_id = cfg
+            .flex_id_expression
+            .as_deref()
+            .and_then(|e| ValueExpression::parse(e).ok());
         Self {
             by_id,
             by_addr,
             dbs,
             hosts_with_leases,
+            flex_id,
         }
     }
 
     /// The client's identifiers, in `host-reservation-identifiers` order.
-    pub fn identifiers(cfg: &Dhcp4Config, ctx: &Ctx) -> Vec<(IdentifierType, Vec<u8>)> {
+    pub fn identifiers(&self, cfg: &Dhcp4Config, ctx: &Ctx) -> Vec<(IdentifierType, Vec<u8>)> {
         cfg.host_reservation_identifiers
             .iter()
             .filter_map(|t| {
@@ -159,7 +168,11 @@ impl HostSources {
                         .map(|c| c[5..].to_vec()),
                     IdentifierType::CircuitId => ctx.circuit_id.clone(),
                     IdentifierType::ClientId => ctx.client_id.clone(),
-                    IdentifierType::FlexId => None,
+                    IdentifierType::FlexId => self
+                        .flex_id
+                        .as_ref()
+                        .and_then(|e| e.evaluate(&Packet::new(ctx, ctx.len), &ctx.classes).ok())
+                        .filter(|v| !v.is_empty()),
                 }?;
                 Some((*t, v))
             })
@@ -186,7 +199,7 @@ impl HostSources {
         if scopes.is_empty() {
             return Ok(Lookup::default());
         }
-        let ids = Self::identifiers(cfg, ctx);
+        let ids = self.identifiers(cfg, ctx);
         let mine = |t: IdentifierType, v: &[u8]| ids.iter().any(|(it, iv)| *it == t && iv == v);
         let mut out = Lookup::default();
         // The file first: it wins over the databases.

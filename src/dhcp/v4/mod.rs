@@ -281,7 +281,7 @@ impl crate::alloc::AddressGuard for Guard<'_> {
         if Some(addr) == self.ctx.wanted_address() && Some(subnet_id) == self.ctx.subnet_id {
             return Ok(!self.ctx.address_taken);
         }
-        let ids = hosts::HostSources::identifiers(self.env.cfg, self.ctx);
+        let ids = self.env.hosts.identifiers(self.env.cfg, self.ctx);
         if self
             .env
             .hosts
