@@ -53,8 +53,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     log "building shoal (cargo build --profile perf)"
     (cd "$ROOT" && cargo build --profile perf --bins 2>&1 | tail -2) >&2
 fi
-SHOAL="$ROOT/target/perf/shoal"
-ADMIN="$ROOT/target/perf/shoal-admin"
+SHOAL="${CARGO_TARGET_DIR:-$ROOT/target}/perf/shoal"
+ADMIN="${CARGO_TARGET_DIR:-$ROOT/target}/perf/shoal-admin"
 
 # ---------------------------------------------------------------- topology
 mkns() { ip netns add "$1"; NSS+=("$1"); ip -n "$1" link set lo up; }

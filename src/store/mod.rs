@@ -684,6 +684,7 @@ pub(crate) fn addr_from_db(v: i64, column: &str) -> StoreResult<Ipv4Addr> {
     id_from_db(v, column).map(Ipv4Addr::from)
 }
 
+mod dollar_host;
 mod hostrow;
 pub use hostrow::hex_colon;
 pub(crate) use hostrow::{
