@@ -9,7 +9,7 @@ use shoal::clock::ManualClock;
 use shoal::dhcp::v4::V4Handler;
 use shoal::dhcp::{Counters, Reply};
 use shoal::settings::Settings;
-use shoal::store::{Host, HostOption, IdentifierType};
+use shoal::store::{Host, HostOption, HostStore, IdentifierType, StoreResult};
 
 use crate::common::{Backend, TestDb};
 use crate::dhcp_client::{meta, sent, Client};
@@ -257,6 +257,93 @@ async fn flex_id_reservation_matches_the_expression_value(t: &TestDb) {
     assert_ne!(offer.yiaddr(), Ipv4Addr::new(192, 0, 2, 77));
 }
 
+/// Counts per-packet host look-ups reaching the database.
+struct CountingHosts {
+    inner: Arc<dyn HostStore>,
+    packet_lookups: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl HostStore for CountingHosts {
+    async fn host4(&self, s: u32, ids: &[(IdentifierType, Vec<u8>)]) -> StoreResult<Option<Host>> {
+        self.inner.host4(s, ids).await
+    }
+    async fn hosts4_for_packet(
+        &self,
+        s: &[u32],
+        ids: &[(IdentifierType, Vec<u8>)],
+        a: Option<Ipv4Addr>,
+    ) -> StoreResult<Vec<Host>> {
+        self.packet_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.hosts4_for_packet(s, ids, a).await
+    }
+    async fn host4_by_address(&self, s: u32, a: Ipv4Addr) -> StoreResult<Option<Host>> {
+        self.inner.host4_by_address(s, a).await
+    }
+    async fn add_host(&self, h: &Host) -> StoreResult<i64> {
+        self.inner.add_host(h).await
+    }
+    async fn del_host4(&self, s: u32, t: IdentifierType, id: &[u8]) -> StoreResult<bool> {
+        self.inner.del_host4(s, t, id).await
+    }
+}
+
+async fn a_dora_costs_one_host_lookup(t: &TestDb) {
+    let settings = Settings::from_str_with_env(CONFIG, &[]).expect("config");
+    let cfg = Arc::new(settings.dhcp4);
+    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
+    let counting = Arc::new(CountingHosts {
+        inner: t.db.hosts(),
+        packet_lookups: Default::default(),
+    });
+    let h = V4Handler::with_hosts(
+        cfg,
+        t.db.leases(),
+        vec![counting.clone()],
+        Arc::new(Counters::new()),
+        Arc::new(ManualClock::new(T0)),
+    );
+    let c = Client::new(70);
+    let offer = discover(&h, &c).await;
+    let ack = sent(
+        h.handle(
+            &c.msg(MessageType::Request)
+                .requested(offer.yiaddr())
+                .server_id(SERVER)
+                .bytes(),
+            meta(),
+        )
+        .await,
+    );
+    assert_eq!(ack.kind(), MessageType::Ack);
+    assert_eq!(
+        counting
+            .packet_lookups
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "REQUEST reused the DISCOVER's look-up"
+    );
+    // A renewal (new transaction) looks up again.
+    let renew = sent(
+        h.handle(
+            &Client { xid: 99, ..c }
+                .msg(MessageType::Request)
+                .ciaddr(offer.yiaddr())
+                .bytes(),
+            meta(),
+        )
+        .await,
+    );
+    assert_eq!(renew.kind(), MessageType::Ack);
+    assert_eq!(
+        counting
+            .packet_lookups
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
+
 battery!(
     file_reservation_gives_address_hostname_and_options,
     out_of_pool_reservation_with_boot_fields_and_classes,
@@ -265,4 +352,5 @@ battery!(
     client_is_moved_when_its_address_gets_reserved_for_another,
     db_host_options_and_known_class,
     flex_id_reservation_matches_the_expression_value,
+    a_dora_costs_one_host_lookup,
 );

@@ -174,6 +174,11 @@ impl Ctx {
         self.client_key(subnet.match_client_id)
     }
 
+    /// The transaction: xid and hardware address.
+    pub fn txn_key(&self) -> (u32, Vec<u8>) {
+        (self.msg.xid(), self.hwaddr.clone())
+    }
+
     /// The address this request is about: option 50, else ciaddr.
     pub fn wanted_address(&self) -> Option<Ipv4Addr> {
         let ci = self.msg.ciaddr();

@@ -42,6 +42,18 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         return Ok(Reply::Drop(DropReason::PoolExhausted));
     };
     debug!(address = %lease.address, subnet = lease.subnet_id, "offering");
+    if lease.state == LeaseState::Offered {
+        // An offer picked now was checked against reservations (by the free-list pick
+        // or the guard); a returned active lease is checked again at REQUEST.
+        env.txns.offered(
+            ctx.txn_key(),
+            env.now,
+            hold,
+            lease.subnet_id,
+            lease.address,
+            ctx.host.clone(),
+        );
+    }
     let subnet = choices
         .iter()
         .map(|c| c.subnet)

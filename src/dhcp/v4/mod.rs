@@ -13,6 +13,7 @@ pub mod options;
 mod release;
 mod request;
 pub mod subnet;
+pub mod txn;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, RwLock};
@@ -65,6 +66,7 @@ pub struct V4Handler {
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
     scope: Option<Arc<dyn ScopeFilter>>,
+    txns: txn::TxnCache,
 }
 
 impl V4Handler {
@@ -95,6 +97,7 @@ impl V4Handler {
             counters,
             clock,
             scope: None,
+            txns: txn::TxnCache::default(),
         }
     }
 
@@ -174,6 +177,7 @@ impl V4Handler {
             cfg: &loaded.cfg,
             hosts: &loaded.hosts,
             classes: &loaded.classes,
+            txns: &self.txns,
             leases: self.leases.as_ref(),
             now: self.clock.now(),
         };
@@ -225,10 +229,23 @@ async fn prepare_client(env: &Env<'_>, ctx: &mut Ctx) -> Result<(), StoreError> 
         return Ok(());
     };
     ctx.subnet_id = Some(subnet.id);
-    let lookup = env
-        .hosts
-        .lookup(env.cfg, ctx, subnet, ctx.wanted_address())
-        .await?;
+    let reused = match (ctx.msg_type, ctx.wanted_address()) {
+        (MessageType::Request, Some(addr)) => {
+            env.txns.take(&ctx.txn_key(), env.now, subnet.id, addr)
+        }
+        _ => None,
+    };
+    let lookup = match reused {
+        Some(host) => hosts::Lookup {
+            host,
+            address_taken: false,
+        },
+        None => {
+            env.hosts
+                .lookup(env.cfg, ctx, subnet, ctx.wanted_address())
+                .await?
+        }
+    };
     ctx.address_taken = lookup.address_taken;
     let known = lookup.host.is_some();
     if let Some(h) = &lookup.host {
@@ -251,6 +268,7 @@ pub(crate) struct Env<'a> {
     pub cfg: &'a Dhcp4Config,
     pub hosts: &'a hosts::HostSources,
     pub classes: &'a crate::classify::ClassSet,
+    pub txns: &'a txn::TxnCache,
     pub leases: &'a dyn LeaseStore,
     pub now: i64,
 }
