@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::clock::{Clock, SystemClock};
+use crate::dhcp::health::{self, DbHealth};
 use crate::dhcp::server::{self, ServerOptions};
 use crate::dhcp::v4::V4Handler;
 use crate::dhcp::Counters;
@@ -30,7 +31,7 @@ pub struct RunOptions {
 pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     let pools = settings.pools();
     let cfg = Arc::new(settings.dhcp4);
-    let db = store::open_for_server(&cfg.lease_database)
+    let db = open_with_retry(&cfg.lease_database)
         .await
         .context("opening the lease database")?;
     let leases = db.leases();
@@ -40,13 +41,17 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     let host_dbs = open_host_databases(&cfg, &db).await?;
     let api_hosts = host_dbs.first().cloned().unwrap_or_else(|| db.hosts());
     let counters = Arc::new(Counters::new());
-    let handler = Arc::new(V4Handler::with_hosts(
-        cfg.clone(),
-        leases.clone(),
-        host_dbs,
-        counters,
-        clock.clone(),
-    ));
+    let health = Arc::new(DbHealth::default());
+    let handler = Arc::new(
+        V4Handler::with_hosts(
+            cfg.clone(),
+            leases.clone(),
+            host_dbs,
+            counters,
+            clock.clone(),
+        )
+        .with_health(health.clone()),
+    );
     let interfaces = server::resolve_interfaces(&cfg.interfaces)?;
     let shutdown = CancellationToken::new();
     let api_state = crate::api::ApiState::new(
@@ -61,6 +66,13 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
         .await
         .context("starting the control API")?;
 
+    tokio::spawn(health::watchdog(
+        health.clone(),
+        leases.clone(),
+        cfg.lease_database.clone(),
+        clock.clone(),
+        shutdown.clone(),
+    ));
     let reclaim = tokio::spawn(reclaim_loop(
         leases.clone(),
         cfg.expired_leases_processing,
@@ -84,8 +96,34 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     for task in api {
         let _ = task.await;
     }
+    if health.gave_up() {
+        anyhow::bail!("the lease database stayed unreachable (on-fail policy); shoal stopped");
+    }
     info!("shoal stopped");
     Ok(())
+}
+
+/// Open the lease database; with `retry-on-startup`, a database that is not there yet is
+/// retried max-reconnect-tries times, reconnect-wait-time apart (as Kea).
+async fn open_with_retry(
+    cfg: &crate::settings::DatabaseConfig,
+) -> Result<store::Db, store::StoreError> {
+    let mut tries = 0;
+    loop {
+        match store::open_for_server(cfg).await {
+            Err(e)
+                if e.is_retryable() && cfg.retry_on_startup && tries < cfg.max_reconnect_tries =>
+            {
+                tries += 1;
+                warn!(err = %e, tries, "lease database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(u64::from(
+                    cfg.reconnect_wait_time.max(100),
+                )))
+                .await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The host databases in look-up order: `hosts-database(s)`, or the lease database's

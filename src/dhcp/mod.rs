@@ -5,6 +5,7 @@
 //! the per-packet deadline, and sends what the handler returns.
 
 pub mod counters;
+pub mod health;
 pub mod iface;
 pub mod reply;
 pub mod server;

@@ -16,5 +16,6 @@ mod v4_classes_e2e;
 mod v4_clients;
 mod v4_hosts;
 mod v4_messages;
+mod v4_outage;
 mod v4_perfdhcp;
 mod v4_server;

@@ -67,6 +67,7 @@ pub struct V4Handler {
     clock: Arc<dyn Clock>,
     scope: Option<Arc<dyn ScopeFilter>>,
     txns: txn::TxnCache,
+    health: Arc<crate::dhcp::health::DbHealth>,
 }
 
 impl V4Handler {
@@ -98,12 +99,19 @@ impl V4Handler {
             clock,
             scope: None,
             txns: txn::TxnCache::default(),
+            health: Arc::default(),
         }
     }
 
     /// Install the HA scope filter.
     pub fn with_scope_filter(mut self, f: Arc<dyn ScopeFilter>) -> Self {
         self.scope = Some(f);
+        self
+    }
+
+    /// Share database health with the watchdog (`on-fail`).
+    pub fn with_health(mut self, health: Arc<crate::dhcp::health::DbHealth>) -> Self {
+        self.health = health;
         self
     }
 
@@ -165,6 +173,11 @@ impl V4Handler {
         };
         self.counters
             .incr(&format!("pkt4-{}-received", ctx.type_name()));
+        if !self.health.serving() {
+            // on-fail stop-retry-exit: no service while the database is being reconnected.
+            self.counters.incr("pkt4-service-disabled");
+            return self.drop(DropReason::DatabaseDown);
+        }
         if let Some(scope) = &self.scope {
             match scope.decide(&ctx) {
                 ScopeDecision::NotMine => return self.drop(DropReason::NotOurScope),
@@ -187,6 +200,9 @@ impl V4Handler {
         };
         let reply = result.unwrap_or_else(|err| {
             warn!(?err, "lease database operation failed");
+            if err.is_retryable() {
+                self.health.failed();
+            }
             Reply::Drop(DropReason::DatabaseDown)
         });
         match &reply {
