@@ -29,6 +29,9 @@ pub struct RunOptions {
 
 /// Run shoal with the configuration loaded from `opts.config` until SIGTERM/SIGINT.
 pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
+    for w in settings.warnings() {
+        warn!(warning = %w, "configuration read but not acted on");
+    }
     let pools = settings.pools();
     let cfg = Arc::new(settings.dhcp4);
     let db = open_with_retry(&cfg.lease_database)
@@ -140,7 +143,11 @@ async fn open_host_databases(
         let db = store::open_for_server(hcfg)
             .await
             .with_context(|| format!("opening hosts-databases[{i}]"))?;
-        out.push(db.hosts());
+        out.push(if hcfg.readonly {
+            Arc::new(store::ReadOnlyHosts(db.hosts()))
+        } else {
+            db.hosts()
+        });
     }
     Ok(out)
 }

@@ -71,7 +71,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Mode::Test(path) => match shoal::settings::Settings::load(&path) {
-            Ok(_) => {
+            Ok(settings) => {
+                for w in settings.warnings() {
+                    eprintln!("warning: {w}");
+                }
                 println!("{}: configuration OK", path.display());
                 ExitCode::SUCCESS
             }

@@ -144,6 +144,9 @@ impl From<ApiError> for Answer {
         match e {
             ApiError::BadArgument(t) => Answer::error(t),
             ApiError::Conflict(t) => Answer::new(CONFLICT, t, None),
+            ApiError::Store(StoreError::ReadOnly) => Answer::error(
+                "the hosts database is read-only (readonly: true): change reservations where they are managed",
+            ),
             ApiError::Store(err) => {
                 warn!(?err, "control command failed in the database");
                 Answer::error("database error; see the server log")

@@ -195,6 +195,31 @@ impl Settings {
     pub fn pools(&self) -> Vec<PoolRange> {
         self.dhcp4.pools()
     }
+
+    /// Parts of a valid configuration that shoal reads but does not act on yet: said at
+    /// `shoal -t` and at start-up, never silently ignored.
+    pub fn warnings(&self) -> Vec<String> {
+        let d = &self.dhcp4;
+        let mut out = Vec::new();
+        if d.ha.is_some() {
+            out.push(
+                "Dhcp4.hooks-libraries: libdhcp_ha.so parameters are read, but the HA module is not \
+                 implemented yet: this front-end serves every client (safe with a shared lease database)"
+                    .to_string(),
+            );
+        }
+        if d.config_control
+            .as_ref()
+            .is_some_and(|c| !c.config_databases.is_empty())
+        {
+            out.push(
+                "Dhcp4.config-control.config-databases: the configuration backend is not implemented \
+                 yet; the configuration comes from this file only"
+                    .to_string(),
+            );
+        }
+        out
+    }
 }
 
 /// Class `test` expressions are parsed at load, so a bad one is refused with the class

@@ -286,6 +286,9 @@ pub enum StoreError {
     /// The applied migrations differ from the embedded ones.
     #[error("migration error: {0}")]
     Migration(String),
+    /// A write to a host database configured `readonly: true`.
+    #[error("the hosts database is read-only (readonly: true)")]
+    ReadOnly,
     /// Bad input (a malformed dump file, an invalid URL).
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -691,3 +694,43 @@ pub(crate) use hostrow::{
     classes_to_db, host4_where, host_conflict, host_from_row, hosts_from_joined, opt_addr_to_db,
     packet_query, pick_by_order, HostRow, JoinedRow, OptionRow, HOST_COLUMNS, OPTION_COLUMNS,
 };
+
+/// A host database configured `readonly: true` (an inventory system owns it): reads pass
+/// through, writes are refused with [`StoreError::ReadOnly`].
+pub struct ReadOnlyHosts(pub std::sync::Arc<dyn HostStore>);
+
+#[async_trait]
+impl HostStore for ReadOnlyHosts {
+    async fn host4(
+        &self,
+        subnet_id: u32,
+        ids: &[(IdentifierType, Vec<u8>)],
+    ) -> StoreResult<Option<Host>> {
+        self.0.host4(subnet_id, ids).await
+    }
+
+    async fn hosts4_for_packet(
+        &self,
+        subnet_ids: &[u32],
+        ids: &[(IdentifierType, Vec<u8>)],
+        address: Option<Ipv4Addr>,
+    ) -> StoreResult<Vec<Host>> {
+        self.0.hosts4_for_packet(subnet_ids, ids, address).await
+    }
+
+    async fn host4_by_address(
+        &self,
+        subnet_id: u32,
+        address: Ipv4Addr,
+    ) -> StoreResult<Option<Host>> {
+        self.0.host4_by_address(subnet_id, address).await
+    }
+
+    async fn add_host(&self, _: &Host) -> StoreResult<i64> {
+        Err(StoreError::ReadOnly)
+    }
+
+    async fn del_host4(&self, _: u32, _: IdentifierType, _: &[u8]) -> StoreResult<bool> {
+        Err(StoreError::ReadOnly)
+    }
+}

@@ -122,3 +122,19 @@ fn bad_configs_exit_1_naming_the_path() {
         }
     }
 }
+
+#[test]
+fn read_but_unimplemented_features_are_said_not_ignored() {
+    let out = shoal_t(&root().join("deploy/kea-ha-load-balancing.json"));
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: Dhcp4.hooks-libraries: libdhcp_ha.so"),
+        "{err}"
+    );
+    let out = shoal_t(&root().join("deploy/shoal-sqlite.json"));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "no warning without HA"
+    );
+}

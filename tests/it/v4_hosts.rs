@@ -344,6 +344,34 @@ async fn a_dora_costs_one_host_lookup(t: &TestDb) {
     );
 }
 
+async fn readonly_hosts_database_serves_but_refuses_writes(t: &TestDb) {
+    let ro: Arc<dyn HostStore> = Arc::new(shoal::store::ReadOnlyHosts(t.db.hosts()));
+    let err = ro
+        .add_host(&db_host(80, Ipv4Addr::new(192, 0, 2, 180), "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, shoal::store::StoreError::ReadOnly), "{err:?}");
+    // The inventory system writes it; shoal reads it.
+    t.db.hosts()
+        .add_host(&db_host(81, Ipv4Addr::new(192, 0, 2, 181), "inv"))
+        .await
+        .unwrap();
+    let settings = Settings::from_str_with_env(CONFIG, &[]).expect("config");
+    let cfg = Arc::new(settings.dhcp4);
+    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
+    let h = V4Handler::with_hosts(
+        cfg,
+        t.db.leases(),
+        vec![ro],
+        Arc::new(Counters::new()),
+        Arc::new(ManualClock::new(T0)),
+    );
+    assert_eq!(
+        discover(&h, &Client::new(81)).await.yiaddr(),
+        Ipv4Addr::new(192, 0, 2, 181)
+    );
+}
+
 battery!(
     file_reservation_gives_address_hostname_and_options,
     out_of_pool_reservation_with_boot_fields_and_classes,
@@ -353,4 +381,5 @@ battery!(
     db_host_options_and_known_class,
     flex_id_reservation_matches_the_expression_value,
     a_dora_costs_one_host_lookup,
+    readonly_hosts_database_serves_but_refuses_writes,
 );
