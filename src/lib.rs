@@ -11,10 +11,12 @@
 //! - [`classify`]: client classes and Kea's expression language (parse once, evaluate per packet).
 //! - [`alloc`]: the allocation policy (which address a client gets) over atomic store claims.
 //! - [`dhcp`]: the socket loop ([`dhcp::server`]) and the protocol engine ([`dhcp::v4`]),
-//!   which turns a datagram into a [`dhcp::Reply`] without touching sockets.
+//!   which turns a datagram into a [`dhcp::Reply`] without touching sockets; counters and
+//!   the database watchdog ([`dhcp::health`], Kea's `on-fail`).
 //! - [`api`]: the Kea-compatible control API (HTTP and Unix sockets), `/metrics`,
 //!   `/health`, `/ready`.
 //! - [`clock`]: injectable time.
+//! - [`logging`]: Kea's `loggers` → tracing.
 //! - [`app`]: the composition root (wiring, reclamation, signals, shutdown).
 
 pub mod alloc;

@@ -1,6 +1,6 @@
 //! `lease-database` / `hosts-database(s)`: where a backend lives and how to reach it.
 //!
-//! Invariant after [`read_database`]: `url` and the `name`/`host` keys are never both
+//! Invariant after reading: `url` and the `name`/`host` keys are never both
 //! set, and every backend has either a `name` or a `url`.
 
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //!
 //! [`Settings::load`] reads a Kea-style file (comments `//`, `#`, `/* */` and trailing
 //! commas allowed), applies `SHOAL_…` environment overrides through the `config`
-//! crate (see [`env`] for the naming), then walks the tree with path-aware readers
+//! crate (see [`mod@env`] for the naming), then walks the tree with path-aware readers
 //! that collect **every** problem as `PATH: MESSAGE` (e.g.
 //! `Dhcp4.subnet4[0].pools[1].pool: pool 10.0.0.1 - 10.0.0.9 is not inside subnet 192.0.2.0/24`).
 //! Nothing is silently ignored: an unknown key gets the closest valid key suggested,
@@ -138,7 +138,7 @@ impl ConfigError {
 
 impl Settings {
     /// Read a Kea-format JSON file (comments `//`, `#`, `/* */` allowed), apply
-    /// environment overrides (`SHOAL_…`, see [`env`]), validate.
+    /// environment overrides (`SHOAL_…`, see [`mod@env`]), validate.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::one(path.display().to_string(), format!("cannot read: {e}"))

@@ -3,7 +3,7 @@
 //! Domain types ([`Lease4`], [`Host`]) live here, never sqlx rows. Each backend
 //! (`postgres`, `mysql`, `sqlite`) implements the traits below in its own module; the rest
 //! of shoal holds an `Arc<dyn LeaseStore>` / `Arc<dyn HostStore>` and never names a backend
-//! (only `app.rs` and `shoal-admin` call [`open`]).
+//! (only `app.rs` and `shoal-admin` call [`open_for_server`] and [`Db::connect`]).
 //!
 //! Invariants every backend keeps, whatever number of shoal processes share the database:
 //! - at most one `lease4` row per address (primary key);
