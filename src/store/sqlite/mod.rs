@@ -7,6 +7,7 @@
 
 mod host;
 mod lease4;
+mod lease4_sql;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,288 @@
+//! SQL text, binds and row mapping for `lease4.rs` (same backend).
+
+use std::net::Ipv4Addr;
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row};
+
+use crate::store::{ClientKey, Lease4, LeaseState, PoolRange, StoreError, StoreResult};
+
+pub(super) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+/// The lease4 columns in bind order (address first).
+macro_rules! cols {
+    () => {
+        "address, hwaddr, hwtype, client_id, valid_lifetime, expire, subnet_id, pool_id, \
+         fqdn_fwd, fqdn_rev, hostname, state, user_context, relay_id, remote_id"
+    };
+}
+
+/// `SET` list of an upsert: every column but the address from the proposed row.
+macro_rules! upsert_set {
+    () => {
+        "hwaddr = EXCLUDED.hwaddr, hwtype = EXCLUDED.hwtype, client_id = EXCLUDED.client_id, \
+         valid_lifetime = EXCLUDED.valid_lifetime, expire = EXCLUDED.expire, \
+         subnet_id = EXCLUDED.subnet_id, pool_id = EXCLUDED.pool_id, \
+         fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, \
+         hostname = EXCLUDED.hostname, state = EXCLUDED.state, \
+         user_context = EXCLUDED.user_context, relay_id = EXCLUDED.relay_id, \
+         remote_id = EXCLUDED.remote_id"
+    };
+}
+
+/// An address exists in some loaded pool range (`lease4_pool`). `{a}` is the address expression.
+pub(super) const IN_LOADED_POOL: &str =
+    "EXISTS (SELECT 1 FROM lease4_pool p WHERE {a} BETWEEN p.start_address AND p.end_address)";
+
+/// The existing row is an active lease and the write is only an offer.
+macro_rules! keep {
+    () => {
+        "(EXCLUDED.state = 5 AND lease4.state = 0 AND lease4.expire >= $16)"
+    };
+}
+
+/// claim4: $1..$14 fields, $15 address, $16 now, $17 client id, $18 hwaddr (NULL if empty).
+/// An offer written over the same client's active lease keeps that lease as it is (a
+/// sibling's late OFFER must not turn a committed lease back into an offer).
+pub(super) const CLAIM4: &str = concat!(
+    "WITH gone AS (DELETE FROM free_lease4 WHERE address = $15) ",
+    "INSERT INTO lease4 (",
+    cols!(),
+    ") VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ",
+    "ON CONFLICT (address) DO UPDATE SET ",
+    "hwaddr = EXCLUDED.hwaddr, hwtype = EXCLUDED.hwtype, client_id = EXCLUDED.client_id, ",
+    "subnet_id = EXCLUDED.subnet_id, pool_id = EXCLUDED.pool_id, ",
+    "fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, ",
+    "hostname = EXCLUDED.hostname, user_context = EXCLUDED.user_context, ",
+    "relay_id = EXCLUDED.relay_id, remote_id = EXCLUDED.remote_id, ",
+    "valid_lifetime = CASE WHEN ",
+    keep!(),
+    " THEN lease4.valid_lifetime ELSE EXCLUDED.valid_lifetime END, ",
+    "expire = CASE WHEN ",
+    keep!(),
+    " THEN lease4.expire ELSE EXCLUDED.expire END, ",
+    "state = CASE WHEN ",
+    keep!(),
+    " THEN lease4.state ELSE EXCLUDED.state END",
+    " WHERE lease4.state IN (2, 3) OR lease4.expire < $16",
+    " OR ($17::bytea IS NOT NULL AND lease4.client_id = $17)",
+    " OR (($17::bytea IS NULL OR lease4.client_id IS NULL) AND lease4.hwaddr = $18)",
+    " RETURNING valid_lifetime, expire, state"
+);
+
+/// sync_pools4 for one range: $1 start, $2 end, $3 subnet, $4 now. The loser of a race on
+/// the `lease4_pool` row inserts nothing.
+pub(super) const SYNC_RANGE: &str =
+    "WITH p AS (INSERT INTO lease4_pool (start_address, end_address, subnet_id, loaded_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING start_address, end_address) \
+     INSERT INTO free_lease4 (address) \
+     SELECT g FROM p, generate_series(p.start_address, p.end_address) AS g \
+     WHERE NOT EXISTS (SELECT 1 FROM lease4 l WHERE l.address = g \
+        AND l.state IN (0, 1, 5) AND l.expire >= $4) \
+     ON CONFLICT DO NOTHING";
+
+pub(super) fn addr_i64(a: Ipv4Addr) -> i64 {
+    i64::from(u32::from(a))
+}
+
+/// Convert a BIGINT column value back to an address.
+pub(super) fn i64_addr(v: i64) -> StoreResult<Ipv4Addr> {
+    u32::try_from(v)
+        .map(Ipv4Addr::from)
+        .map_err(|_| StoreError::Other(format!("address {v} out of IPv4 range")))
+}
+
+pub(super) fn to_u32(v: i64, what: &str) -> StoreResult<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Other(format!("{what} {v} out of range")))
+}
+
+/// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
+pub(super) fn bind_fields<'q>(q: PgQuery<'q>, lease: &Lease4) -> PgQuery<'q> {
+    q.bind(lease.hwaddr.clone())
+        .bind(i16::from(lease.hwtype))
+        .bind(lease.client_id.clone())
+        .bind(i64::from(lease.valid_lifetime))
+        .bind(lease.expire)
+        .bind(i64::from(lease.subnet_id))
+        .bind(i64::from(lease.pool_id))
+        .bind(lease.fqdn_fwd)
+        .bind(lease.fqdn_rev)
+        .bind(lease.hostname.clone())
+        .bind(lease.state.code())
+        .bind(lease.user_context.clone())
+        .bind(lease.relay_id.clone())
+        .bind(lease.remote_id.clone())
+}
+
+/// Read one lease row selected with [`cols!`].
+pub(super) fn lease_from_row(row: &PgRow) -> StoreResult<Lease4> {
+    let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
+    let state: i16 = row.try_get("state").map_err(get)?;
+    let hwtype: i16 = row.try_get("hwtype").map_err(get)?;
+    Ok(Lease4 {
+        address: i64_addr(row.try_get("address").map_err(get)?)?,
+        hwaddr: row
+            .try_get::<Option<Vec<u8>>, _>("hwaddr")
+            .map_err(get)?
+            .unwrap_or_default(),
+        hwtype: u8::try_from(hwtype).unwrap_or(1),
+        client_id: row.try_get("client_id").map_err(get)?,
+        valid_lifetime: to_u32(
+            row.try_get("valid_lifetime").map_err(get)?,
+            "valid_lifetime",
+        )?,
+        expire: row.try_get("expire").map_err(get)?,
+        subnet_id: to_u32(row.try_get("subnet_id").map_err(get)?, "subnet_id")?,
+        pool_id: to_u32(row.try_get("pool_id").map_err(get)?, "pool_id")?,
+        fqdn_fwd: row.try_get("fqdn_fwd").map_err(get)?,
+        fqdn_rev: row.try_get("fqdn_rev").map_err(get)?,
+        hostname: row.try_get("hostname").map_err(get)?,
+        state: LeaseState::from_code(i64::from(state))
+            .ok_or_else(|| StoreError::Other(format!("unknown lease state {state}")))?,
+        user_context: row.try_get("user_context").map_err(get)?,
+        relay_id: row.try_get("relay_id").map_err(get)?,
+        remote_id: row.try_get("remote_id").map_err(get)?,
+    })
+}
+
+/// The client-key parameters of an ownership check: client id, and the hwaddr or NULL
+/// when empty (an empty hwaddr never identifies anyone, as in [`ClientKey::owns`]).
+pub(super) fn key_params(client: &ClientKey) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
+    (client.client_id.clone(), hw)
+}
+
+/// SQL for "the row `l` is owned by the client" given the client id at `$cid` and the
+/// hwaddr at `$hw`; mirrors [`ClientKey::owns`].
+pub(super) fn owned_by(cid: usize, hw: usize) -> String {
+    format!(
+        "((${cid}::bytea IS NOT NULL AND l.client_id = ${cid}) \
+         OR ((${cid}::bytea IS NULL OR l.client_id IS NULL) AND l.hwaddr = ${hw}))"
+    )
+}
+
+/// Ranges sorted by start, the order in which the free list is searched.
+pub(super) fn sorted(pools: &[PoolRange]) -> Vec<PoolRange> {
+    let mut v = pools.to_vec();
+    v.sort_by_key(|p| (p.start, p.end));
+    v
+}
+
+/// `(col BETWEEN $n AND $n+1 OR …)` for each range, parameters from `first`.
+pub(super) fn ranges_sql(col: &str, n: usize, first: usize) -> String {
+    let parts: Vec<String> = (0..n)
+        .map(|i| {
+            let a = first + 2 * i;
+            format!("{col} BETWEEN ${a} AND ${}", a + 1)
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+pub(super) fn bind_ranges<'q>(mut q: PgQuery<'q>, pools: &[PoolRange]) -> PgQuery<'q> {
+    for p in pools {
+        q = q.bind(addr_i64(p.start)).bind(addr_i64(p.end));
+    }
+    q
+}
+
+/// The pool id of the range holding `address` (0 when none does).
+pub(super) fn pool_id_of(pools: &[PoolRange], address: Ipv4Addr) -> u32 {
+    pools
+        .iter()
+        .find(|p| p.contains(address))
+        .map_or(0, |p| p.pool_id)
+}
+
+/// `CASE` giving the pool id of the range (parameters from $17, in `pools` order) that
+/// holds `col`: the stored row carries the pool it was allocated from. Pool ids are
+/// integers from the validated configuration, inlined as literals.
+pub(super) fn pool_id_case(col: &str, pools: &[PoolRange]) -> String {
+    let arms: String = pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let a = 17 + 2 * i;
+            format!(" WHEN {col} BETWEEN ${a} AND ${} THEN {}", a + 1, p.pool_id)
+        })
+        .collect();
+    format!("CASE{arms} ELSE $7 END")
+}
+
+/// claim_free4: $1..$14 fields, $15 now, $16 subnet, ranges from $17.
+pub(super) fn claim_free_sql(pools: &[PoolRange]) -> String {
+    let n = pools.len();
+    let picks: Vec<String> = (0..n)
+        .map(|i| {
+            let a = 17 + 2 * i;
+            format!(
+                "SELECT address FROM (SELECT f.address FROM free_lease4 f \
+                 WHERE f.address BETWEEN ${a} AND ${b} \
+                 AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = f.address \
+                 AND h.dhcp4_subnet_id = $16) \
+                 ORDER BY f.address LIMIT 1 FOR UPDATE SKIP LOCKED) r{i}",
+                b = a + 1
+            )
+        })
+        .collect();
+    format!(
+        "WITH pick AS (SELECT address FROM ({picks}) u LIMIT 1), \
+         gone AS (DELETE FROM free_lease4 WHERE address = (SELECT address FROM pick) \
+           RETURNING address), \
+         ins AS (INSERT INTO lease4 ({cols}) SELECT gone.address, \
+           $1, $2, $3, $4, $5, $6, {pool_id}, $8, $9, $10, $11, $12, $13, $14 FROM gone \
+           ON CONFLICT (address) DO UPDATE SET {set} \
+           WHERE lease4.state IN (2, 3) OR lease4.expire < $15 RETURNING address) \
+         SELECT gone.address AS picked, ins.address AS claimed \
+         FROM gone LEFT JOIN ins ON ins.address = gone.address",
+        picks = picks.join(" UNION ALL "),
+        pool_id = pool_id_case("gone.address", pools),
+        cols = cols!(),
+        set = upsert_set!(),
+    )
+}
+
+/// claim_expired4: $1..$14 fields, $15 now, $16 subnet, ranges from $17.
+pub(super) fn claim_expired_sql(pools: &[PoolRange]) -> String {
+    format!(
+        "WITH pick AS (SELECT l.address FROM lease4 l WHERE {ranges} \
+           AND l.state IN (0, 1, 5) AND l.expire < $15 \
+           AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = l.address \
+             AND h.dhcp4_subnet_id = $16) \
+           ORDER BY l.expire LIMIT 1 FOR UPDATE SKIP LOCKED), \
+         upd AS (UPDATE lease4 SET hwaddr = $1, hwtype = $2, client_id = $3, \
+           valid_lifetime = $4, expire = $5, subnet_id = $6, pool_id = {pool_id}, fqdn_fwd = $8, \
+           fqdn_rev = $9, hostname = $10, state = $11, user_context = $12, relay_id = $13, \
+           remote_id = $14 \
+           WHERE address = (SELECT address FROM pick) AND state IN (0, 1, 5) AND expire < $15 \
+           RETURNING address), \
+         gone AS (DELETE FROM free_lease4 WHERE address IN (SELECT address FROM upd)) \
+         SELECT address FROM upd",
+        ranges = ranges_sql("l.address", pools.len(), 17),
+        pool_id = pool_id_case("address", pools),
+    )
+}
+
+/// How many times claim_free4 retries after consuming a stale free-list row.
+pub(super) const STALE_RETRIES: usize = 8;
+
+/// Rows per multi-row INSERT in upload_leases4 (15 parameters each, under PG's 65535).
+pub(super) const UPLOAD_BATCH: usize = 1000;
+
+/// lease4_counts: $1 now.
+pub(super) const COUNTS: &str = "SELECT subnet_id, \
+     COUNT(CASE WHEN state = 0 AND expire >= $1 THEN 1 END) AS assigned, \
+     COUNT(CASE WHEN state = 1 AND expire >= $1 THEN 1 END) AS declined \
+     FROM lease4 GROUP BY subnet_id ORDER BY subnet_id";
+
+/// `lease` placed at `address`, with the pool id of the range it fell in.
+pub(super) fn with_address(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange]) -> Lease4 {
+    Lease4 {
+        address,
+        pool_id: pool_id_of(pools, address),
+        ..lease.clone()
+    }
+}
+
+pub(super) use cols;
