@@ -460,6 +460,7 @@ pub use db::{admin_command, backend_of, open_for_server, redact_url, Db};
 
 mod dollar_host;
 mod hostrow;
+mod lease_row;
 pub use hostrow::hex_colon;
 pub(crate) use hostrow::{
     classes_to_db, host4_where, host_conflict, host_from_row, hosts_from_joined, opt_addr_to_db,

@@ -3,12 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use sqlx::mysql::{MySqlArguments, MySqlDatabaseError, MySqlRow};
+use sqlx::mysql::{MySqlArguments, MySqlDatabaseError};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row};
 
 use super::MySqlStore;
-use crate::store::{ClientKey, Lease4, LeaseState, PoolRange, StoreError, StoreResult, UnixTime};
+use crate::store::{ClientKey, Lease4, PoolRange, StoreError, StoreResult, UnixTime};
 
 pub(super) type MyQuery<'q> = Query<'q, MySql, MySqlArguments>;
 
@@ -141,35 +141,7 @@ pub(super) fn bind_key<'q>(q: MyQuery<'q>, client: &ClientKey) -> MyQuery<'q> {
         .bind(hw)
 }
 
-pub(super) fn lease_from_row(row: &MySqlRow) -> StoreResult<Lease4> {
-    let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
-    let state: i16 = row.try_get("state").map_err(get)?;
-    let hwtype: i16 = row.try_get("hwtype").map_err(get)?;
-    Ok(Lease4 {
-        address: i64_addr(row.try_get("address").map_err(get)?)?,
-        hwaddr: row
-            .try_get::<Option<Vec<u8>>, _>("hwaddr")
-            .map_err(get)?
-            .unwrap_or_default(),
-        hwtype: u8::try_from(hwtype).unwrap_or(1),
-        client_id: row.try_get("client_id").map_err(get)?,
-        valid_lifetime: to_u32(
-            row.try_get("valid_lifetime").map_err(get)?,
-            "valid_lifetime",
-        )?,
-        expire: row.try_get("expire").map_err(get)?,
-        subnet_id: to_u32(row.try_get("subnet_id").map_err(get)?, "subnet_id")?,
-        pool_id: to_u32(row.try_get("pool_id").map_err(get)?, "pool_id")?,
-        fqdn_fwd: row.try_get("fqdn_fwd").map_err(get)?,
-        fqdn_rev: row.try_get("fqdn_rev").map_err(get)?,
-        hostname: row.try_get("hostname").map_err(get)?,
-        state: LeaseState::from_code(i64::from(state))
-            .ok_or_else(|| StoreError::Other(format!("unknown lease state {state}")))?,
-        user_context: row.try_get("user_context").map_err(get)?,
-        relay_id: row.try_get("relay_id").map_err(get)?,
-        remote_id: row.try_get("remote_id").map_err(get)?,
-    })
-}
+pub(super) use crate::store::lease_row::lease_from_row;
 
 /// `(col BETWEEN ? AND ? OR …)`, one pair per range.
 pub(super) fn ranges_sql(col: &str, n: usize) -> String {

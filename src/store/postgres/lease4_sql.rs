@@ -2,11 +2,11 @@
 
 use std::net::Ipv4Addr;
 
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::{Postgres, Row};
+use sqlx::Postgres;
 
-use crate::store::{ClientKey, Lease4, LeaseState, PoolRange, StoreError, StoreResult};
+use crate::store::{ClientKey, Lease4, PoolRange, StoreError, StoreResult};
 
 pub(super) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
@@ -115,36 +115,7 @@ pub(super) fn bind_fields<'q>(q: PgQuery<'q>, lease: &Lease4) -> PgQuery<'q> {
         .bind(lease.remote_id.clone())
 }
 
-/// Read one lease row selected with [`cols!`].
-pub(super) fn lease_from_row(row: &PgRow) -> StoreResult<Lease4> {
-    let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
-    let state: i16 = row.try_get("state").map_err(get)?;
-    let hwtype: i16 = row.try_get("hwtype").map_err(get)?;
-    Ok(Lease4 {
-        address: i64_addr(row.try_get("address").map_err(get)?)?,
-        hwaddr: row
-            .try_get::<Option<Vec<u8>>, _>("hwaddr")
-            .map_err(get)?
-            .unwrap_or_default(),
-        hwtype: u8::try_from(hwtype).unwrap_or(1),
-        client_id: row.try_get("client_id").map_err(get)?,
-        valid_lifetime: to_u32(
-            row.try_get("valid_lifetime").map_err(get)?,
-            "valid_lifetime",
-        )?,
-        expire: row.try_get("expire").map_err(get)?,
-        subnet_id: to_u32(row.try_get("subnet_id").map_err(get)?, "subnet_id")?,
-        pool_id: to_u32(row.try_get("pool_id").map_err(get)?, "pool_id")?,
-        fqdn_fwd: row.try_get("fqdn_fwd").map_err(get)?,
-        fqdn_rev: row.try_get("fqdn_rev").map_err(get)?,
-        hostname: row.try_get("hostname").map_err(get)?,
-        state: LeaseState::from_code(i64::from(state))
-            .ok_or_else(|| StoreError::Other(format!("unknown lease state {state}")))?,
-        user_context: row.try_get("user_context").map_err(get)?,
-        relay_id: row.try_get("relay_id").map_err(get)?,
-        remote_id: row.try_get("remote_id").map_err(get)?,
-    })
-}
+pub(super) use crate::store::lease_row::lease_from_row;
 
 /// The client-key parameters of an ownership check: client id, and the hwaddr or NULL
 /// when empty (an empty hwaddr never identifies anyone, as in [`ClientKey::owns`]).
