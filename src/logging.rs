@@ -50,9 +50,17 @@ pub fn init(loggers: &[Logger], debug: bool) -> std::io::Result<()> {
     let (level, output) = plan(loggers, debug);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal: journald and log files get plain text.
+    use std::io::IsTerminal;
     match output {
-        Output::Stdout => builder.with_writer(std::io::stdout).init(),
-        Output::Stderr => builder.with_writer(std::io::stderr).init(),
+        Output::Stdout => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_writer(std::io::stdout)
+            .init(),
+        Output::Stderr => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init(),
         Output::File(path) => {
             let file = OpenOptions::new().create(true).append(true).open(&path)?;
             builder
