@@ -48,7 +48,7 @@ wait_for() {
 
 # ---------------------------------------------------------------- packages
 PACKAGES="postgresql mariadb-server mariadb-client isc-dhcp-client udhcpc dhcpcd isc-dhcp-relay
-kea-admin kea-dhcp4-server iproute2"
+kea-admin kea-dhcp4-server iproute2 curl"
 KEA_DAEMONS="kea-dhcp4 kea-dhcp6 kea-ctrl-agent kea-dhcp-ddns"
 
 install_packages() {

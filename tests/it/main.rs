@@ -18,4 +18,5 @@ mod v4_hosts;
 mod v4_messages;
 mod v4_outage;
 mod v4_perfdhcp;
+mod v4_quickstart;
 mod v4_server;
