@@ -149,6 +149,10 @@ fn read_prefix(o: &Obj<'_>, p: &mut Problems) -> Option<Ipv4Net> {
     }
 }
 
+/// The largest pool: its addresses are rows of `free_lease4`, loaded when the pool is
+/// first configured.
+const MAX_POOL_SIZE: u64 = 1 << 20;
+
 fn read_pool(
     v: &Value,
     path: &str,
@@ -173,6 +177,19 @@ fn read_pool(
             None
         }
     };
+    if let Some((a, b)) = range {
+        let size = u64::from(u32::from(b)) - u64::from(u32::from(a)) + 1;
+        if size > MAX_POOL_SIZE {
+            p.add(
+                o.at("pool"),
+                format!(
+                    "pool {a} - {b} has {size} addresses; at most {MAX_POOL_SIZE} (a /12) are \
+                     supported, since every address of a pool is listed in the database's \
+                     free-address table: split it"
+                ),
+            );
+        }
+    }
     if let (Some((a, b)), Some(net)) = (range, prefix) {
         if !net.contains(&a) || !net.contains(&b) {
             p.add(

@@ -362,3 +362,16 @@ fn class_expressions_are_parsed_at_load() {
         "member('b')",
     );
 }
+
+#[test]
+fn oversized_pool_is_refused() {
+    expect(
+        r#""subnet4": [{"id": 1, "subnet": "10.0.0.0/8", "pools": [{"pool": "10.0.0.0/8"}]}]"#,
+        "Dhcp4.subnet4[0].pools[0].pool",
+        "at most 1048576",
+    );
+    assert!(problems(
+        r#""subnet4": [{"id": 1, "subnet": "10.0.0.0/12", "pools": [{"pool": "10.0.0.0/12"}]}]"#
+    )
+    .is_empty());
+}
