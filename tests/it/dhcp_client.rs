@@ -165,3 +165,29 @@ pub fn sent(reply: Reply) -> Got {
         other => panic!("expected a reply, got {other:?}"),
     }
 }
+
+/// A handler for the Kea-format `json` over the test database `t` (pools loaded at
+/// `clock`'s time), looking up reservations in `hosts`.
+pub async fn handler_for(
+    t: &crate::common::TestDb,
+    json: &str,
+    hosts: Vec<std::sync::Arc<dyn shoal::store::HostStore>>,
+    clock: std::sync::Arc<shoal::clock::ManualClock>,
+) -> shoal::dhcp::v4::V4Handler {
+    use shoal::clock::Clock;
+    let settings =
+        shoal::settings::Settings::from_str_with_env(json, &[]).expect("test config valid");
+    let cfg = std::sync::Arc::new(settings.dhcp4);
+    let leases = t.db.leases();
+    leases
+        .sync_pools4(&cfg.pools(), clock.now())
+        .await
+        .expect("pools loaded");
+    shoal::dhcp::v4::V4Handler::with_hosts(
+        cfg,
+        leases,
+        hosts,
+        std::sync::Arc::new(shoal::dhcp::Counters::new()),
+        clock,
+    )
+}

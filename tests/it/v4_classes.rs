@@ -9,26 +9,15 @@ use std::sync::Arc;
 use dhcproto::v4::{DhcpOption, MessageType};
 use shoal::clock::ManualClock;
 use shoal::dhcp::v4::{Ctx, ScopeDecision, ScopeFilter, V4Handler};
-use shoal::dhcp::{Counters, DropReason, Reply};
-use shoal::settings::Settings;
+use shoal::dhcp::{DropReason, Reply};
 
 use crate::common::TestDb;
-use crate::dhcp_client::{meta, meta_on, sent, Client};
+use crate::dhcp_client::{handler_for, meta, meta_on, sent, Client};
 
 const T0: i64 = 1_800_000_000;
 
 async fn handler(t: &TestDb, json: &str) -> V4Handler {
-    let settings = Settings::from_str_with_env(json, &[]).expect("config");
-    let cfg = Arc::new(settings.dhcp4);
-    let leases = t.db.leases();
-    leases.sync_pools4(&cfg.pools(), T0).await.unwrap();
-    V4Handler::with_hosts(
-        cfg,
-        leases,
-        vec![t.db.hosts()],
-        Arc::new(Counters::new()),
-        Arc::new(ManualClock::new(T0)),
-    )
+    handler_for(t, json, vec![t.db.hosts()], Arc::new(ManualClock::new(T0))).await
 }
 
 fn in_range(a: Ipv4Addr, lo: [u8; 4], hi: [u8; 4]) -> bool {

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use dhcproto::v4::MessageType;
 use shoal::clock::ManualClock;
 use shoal::dhcp::v4::V4Handler;
-use shoal::dhcp::{Counters, Reply};
-use shoal::settings::Settings;
+use shoal::dhcp::Reply;
 use shoal::store::{Host, HostOption, HostStore, IdentifierType, StoreResult};
 
 use crate::common::{Backend, TestDb};
-use crate::dhcp_client::{meta, sent, Client};
+use crate::dhcp_client::{handler_for, meta, sent, Client};
 
 const T0: i64 = 1_800_000_000;
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -30,17 +29,11 @@ const CONFIG: &str = r#"{ "Dhcp4": {
 } }"#;
 
 async fn handler(t: &TestDb) -> V4Handler {
-    let settings = Settings::from_str_with_env(CONFIG, &[]).expect("config");
-    let cfg = Arc::new(settings.dhcp4);
-    let leases = t.db.leases();
-    leases.sync_pools4(&cfg.pools(), T0).await.unwrap();
-    V4Handler::with_hosts(
-        cfg,
-        leases,
-        vec![t.db.hosts()],
-        Arc::new(Counters::new()),
-        Arc::new(ManualClock::new(T0)),
-    )
+    handler_for(t, CONFIG, vec![t.db.hosts()], clock()).await
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(T0))
 }
 
 async fn discover(h: &V4Handler, c: &Client) -> crate::dhcp_client::Got {
@@ -228,16 +221,7 @@ async fn flex_id_reservation_matches_the_expression_value(t: &TestDb) {
         "pools": [ { "pool": "192.0.2.10 - 192.0.2.19" } ],
         "reservations": [ { "flex-id": "'port:eth-7'", "ip-address": "192.0.2.77", "hostname": "by-port" } ] } ]
     } }"#;
-    let settings = Settings::from_str_with_env(cfg, &[]).expect("config");
-    let cfg = Arc::new(settings.dhcp4);
-    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
-    let h = V4Handler::with_hosts(
-        cfg,
-        t.db.leases(),
-        vec![t.db.hosts()],
-        Arc::new(Counters::new()),
-        Arc::new(ManualClock::new(T0)),
-    );
+    let h = handler_for(t, cfg, vec![t.db.hosts()], clock()).await;
     let relay = Ipv4Addr::new(192, 0, 2, 254);
     let m =
         crate::dhcp_client::meta_on("test0", SERVER, 24, std::net::SocketAddrV4::new(relay, 67));
@@ -290,20 +274,11 @@ impl HostStore for CountingHosts {
 }
 
 async fn a_dora_costs_one_host_lookup(t: &TestDb) {
-    let settings = Settings::from_str_with_env(CONFIG, &[]).expect("config");
-    let cfg = Arc::new(settings.dhcp4);
-    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
     let counting = Arc::new(CountingHosts {
         inner: t.db.hosts(),
         packet_lookups: Default::default(),
     });
-    let h = V4Handler::with_hosts(
-        cfg,
-        t.db.leases(),
-        vec![counting.clone()],
-        Arc::new(Counters::new()),
-        Arc::new(ManualClock::new(T0)),
-    );
+    let h = handler_for(t, CONFIG, vec![counting.clone()], clock()).await;
     let c = Client::new(70);
     let offer = discover(&h, &c).await;
     let ack = sent(
@@ -356,16 +331,7 @@ async fn readonly_hosts_database_serves_but_refuses_writes(t: &TestDb) {
         .add_host(&db_host(81, Ipv4Addr::new(192, 0, 2, 181), "inv"))
         .await
         .unwrap();
-    let settings = Settings::from_str_with_env(CONFIG, &[]).expect("config");
-    let cfg = Arc::new(settings.dhcp4);
-    t.db.leases().sync_pools4(&cfg.pools(), T0).await.unwrap();
-    let h = V4Handler::with_hosts(
-        cfg,
-        t.db.leases(),
-        vec![ro],
-        Arc::new(Counters::new()),
-        Arc::new(ManualClock::new(T0)),
-    );
+    let h = handler_for(t, CONFIG, vec![ro], clock()).await;
     assert_eq!(
         discover(&h, &Client::new(81)).await.yiaddr(),
         Ipv4Addr::new(192, 0, 2, 181)

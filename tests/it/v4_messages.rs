@@ -8,12 +8,11 @@ use std::sync::Arc;
 use dhcproto::v4::{DhcpOption, MessageType};
 use shoal::clock::ManualClock;
 use shoal::dhcp::v4::V4Handler;
-use shoal::dhcp::{Counters, DropReason, Reply};
-use shoal::settings::Settings;
+use shoal::dhcp::{DropReason, Reply};
 use shoal::store::{LeaseState, LeaseStore};
 
 use crate::common::TestDb;
-use crate::dhcp_client::{meta, meta_on, sent, Client};
+use crate::dhcp_client::{handler_for, meta, meta_on, sent, Client};
 
 const T0: i64 = 1_800_000_000;
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -47,20 +46,9 @@ struct Rig {
 }
 
 async fn rig_with(t: &TestDb, json: &str) -> Rig {
-    let settings = Settings::from_str_with_env(json, &[]).expect("test config valid");
-    let cfg = Arc::new(settings.dhcp4);
-    let leases = t.db.leases();
-    leases
-        .sync_pools4(&cfg.pools(), T0)
-        .await
-        .expect("pools loaded");
     let clock = Arc::new(ManualClock::new(T0));
-    let handler = V4Handler::new(
-        cfg,
-        leases.clone(),
-        Arc::new(Counters::new()),
-        clock.clone(),
-    );
+    let handler = handler_for(t, json, Vec::new(), clock.clone()).await;
+    let leases = t.db.leases();
     Rig {
         handler,
         clock,

@@ -36,7 +36,7 @@ impl LeaseStore for MySqlStore {
 
     async fn lease4_by_address(&self, address: Ipv4Addr) -> StoreResult<Option<Lease4>> {
         let row = sqlx::query(SELECT_BY_ADDRESS)
-            .bind(addr_i64(address))
+            .bind(addr_to_db(address))
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
@@ -123,7 +123,7 @@ impl LeaseStore for MySqlStore {
         );
         let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
         let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(addr_i64(keep))
+            .bind(addr_to_db(keep))
             .bind(client.client_id.clone())
             .bind(client.client_id.clone())
             .bind(client.client_id.clone())
@@ -133,7 +133,7 @@ impl LeaseStore for MySqlStore {
             .map_err(map_err)?;
         let mut freed = 0;
         for a in offers {
-            let addr = i64_addr(a)?;
+            let addr = addr_from_db(a, "address")?;
             freed += u64::from(retrying!(
                 self.release4_once("5", addr, client, now),
                 false
@@ -157,7 +157,7 @@ impl LeaseStore for MySqlStore {
         let q = sqlx::query(AssertSqlSafe(sql))
             .bind(now + i64::from(probation))
             .bind(i64::from(probation))
-            .bind(addr_i64(address));
+            .bind(addr_to_db(address));
         let done = bind_key(q, client)
             .execute(&self.pool)
             .await
@@ -193,7 +193,7 @@ impl LeaseStore for MySqlStore {
                     r.try_get(2).map_err(map_err)?,
                 );
                 Ok(SubnetLeaseCounts {
-                    subnet_id: to_u32(s, "subnet_id")?,
+                    subnet_id: id_from_db(s, "subnet_id")?,
                     assigned: u64::try_from(a).unwrap_or(0),
                     declined: u64::try_from(d).unwrap_or(0),
                 })

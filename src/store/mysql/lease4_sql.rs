@@ -8,7 +8,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row};
 
 use super::MySqlStore;
-use crate::store::{ClientKey, Lease4, PoolRange, StoreError, StoreResult, UnixTime};
+use crate::store::{ClientKey, Lease4, PoolRange, UnixTime};
 
 pub(super) type MyQuery<'q> = Query<'q, MySql, MySqlArguments>;
 
@@ -100,20 +100,6 @@ macro_rules! retrying {
     }};
 }
 
-pub(super) fn addr_i64(a: Ipv4Addr) -> i64 {
-    i64::from(u32::from(a))
-}
-
-pub(super) fn i64_addr(v: i64) -> StoreResult<Ipv4Addr> {
-    u32::try_from(v)
-        .map(Ipv4Addr::from)
-        .map_err(|_| StoreError::Other(format!("address {v} out of IPv4 range")))
-}
-
-pub(super) fn to_u32(v: i64, what: &str) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| StoreError::Other(format!("{what} {v} out of range")))
-}
-
 /// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
 pub(super) fn bind_fields<'q>(q: MyQuery<'q>, lease: &Lease4) -> MyQuery<'q> {
     q.bind(lease.hwaddr.clone())
@@ -142,6 +128,7 @@ pub(super) fn bind_key<'q>(q: MyQuery<'q>, client: &ClientKey) -> MyQuery<'q> {
 }
 
 pub(super) use crate::store::lease_row::lease_from_row;
+pub(super) use crate::store::{addr_from_db, addr_to_db, id_from_db};
 
 /// `(col BETWEEN ? AND ? OR …)`, one pair per range.
 pub(super) fn ranges_sql(col: &str, n: usize) -> String {
@@ -151,7 +138,7 @@ pub(super) fn ranges_sql(col: &str, n: usize) -> String {
 
 pub(super) fn bind_ranges<'q>(mut q: MyQuery<'q>, pools: &[PoolRange]) -> MyQuery<'q> {
     for p in pools {
-        q = q.bind(addr_i64(p.start)).bind(addr_i64(p.end));
+        q = q.bind(addr_to_db(p.start)).bind(addr_to_db(p.end));
     }
     q
 }
@@ -176,7 +163,7 @@ pub(super) async fn write_lease(
     lease: &Lease4,
     exists: bool,
 ) -> Result<Step<()>, sqlx::Error> {
-    let address = addr_i64(lease.address);
+    let address = addr_to_db(lease.address);
     if exists {
         bind_fields(sqlx::query(UPDATE_LEASE), lease)
             .bind(address)
@@ -200,7 +187,7 @@ pub(super) async fn lock_lease(
     address: Ipv4Addr,
 ) -> Result<Option<Lease4>, sqlx::Error> {
     let row = sqlx::query(LOCK_BY_ADDRESS)
-        .bind(addr_i64(address))
+        .bind(addr_to_db(address))
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref()
@@ -223,7 +210,7 @@ impl MySqlStore {
     ) -> Result<Step<Option<Lease4>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(DELETE_FREE)
-            .bind(addr_i64(lease.address))
+            .bind(addr_to_db(lease.address))
             .execute(&mut *tx)
             .await?;
         let cur = lock_lease(&mut tx, lease.address).await?;
@@ -269,7 +256,8 @@ impl MySqlStore {
                 .transpose()?;
             let Some(a) = picked else { break };
             sqlx::query(DELETE_FREE).bind(a).execute(&mut *tx).await?;
-            let addr = i64_addr(a).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+            let addr = addr_from_db(a, "address")
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
             let cur = lock_lease(&mut tx, addr).await?;
             if cur.as_ref().is_some_and(|c| !is_takeable(c, now)) {
                 continue; // stale free-list row, now removed
@@ -311,7 +299,8 @@ impl MySqlStore {
             tx.commit().await?;
             return Ok(Step::Done(None));
         };
-        let addr = i64_addr(a).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+        let addr =
+            addr_from_db(a, "address").map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
         let placed = with_address(lease, addr, pools);
         bind_fields(sqlx::query(UPDATE_LEASE), &placed)
             .bind(a)
@@ -333,7 +322,7 @@ impl MySqlStore {
             "UPDATE lease4 l SET l.state = 3, l.expire = ? \
              WHERE l.address = ? AND l.state IN ({states}) AND {OWNED}"
         );
-        let a = addr_i64(address);
+        let a = addr_to_db(address);
         let mut tx = self.pool.begin().await?;
         let q = sqlx::query(AssertSqlSafe(sql)).bind(now).bind(a);
         let done = bind_key(q, client).execute(&mut *tx).await?;
@@ -389,14 +378,14 @@ impl MySqlStore {
             "INSERT IGNORE INTO lease4_pool (start_address, end_address, subnet_id, loaded_at) \
              VALUES (?, ?, ?, ?)",
         )
-        .bind(addr_i64(p.start))
-        .bind(addr_i64(p.end))
+        .bind(addr_to_db(p.start))
+        .bind(addr_to_db(p.end))
         .bind(i64::from(p.subnet_id))
         .bind(now)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() > 0 {
-            let (start, end) = (addr_i64(p.start), addr_i64(p.end));
+            let (start, end) = (addr_to_db(p.start), addr_to_db(p.end));
             let mut lo = start;
             while lo <= end {
                 let hi = (lo + LOAD_CHUNK - 1).min(end);
@@ -424,13 +413,13 @@ impl MySqlStore {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for l in chunk {
-                q = bind_fields(q.bind(addr_i64(l.address)), l);
+                q = bind_fields(q.bind(addr_to_db(l.address)), l);
             }
             q.execute(&mut *tx).await?;
             let active: Vec<i64> = chunk
                 .iter()
                 .filter(|l| !l.state.is_free())
-                .map(|l| addr_i64(l.address))
+                .map(|l| addr_to_db(l.address))
                 .collect();
             if !active.is_empty() {
                 let sql = format!(

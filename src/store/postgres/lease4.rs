@@ -33,8 +33,8 @@ impl LeaseStore for PgStore {
     async fn sync_pools4(&self, pools: &[PoolRange], now: UnixTime) -> StoreResult<()> {
         for p in pools {
             sqlx::query(SYNC_RANGE)
-                .bind(addr_i64(p.start))
-                .bind(addr_i64(p.end))
+                .bind(addr_to_db(p.start))
+                .bind(addr_to_db(p.end))
                 .bind(i64::from(p.subnet_id))
                 .bind(now)
                 .execute(&self.pool)
@@ -47,7 +47,7 @@ impl LeaseStore for PgStore {
     async fn lease4_by_address(&self, address: Ipv4Addr) -> StoreResult<Option<Lease4>> {
         let sql = concat!("SELECT ", cols!(), " FROM lease4 WHERE address = $1");
         let row = sqlx::query(sql)
-            .bind(addr_i64(address))
+            .bind(addr_to_db(address))
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
@@ -87,7 +87,7 @@ impl LeaseStore for PgStore {
     ) -> StoreResult<Option<Lease4>> {
         let (cid, hw) = key_params(client);
         let row = bind_fields(sqlx::query(CLAIM4), lease)
-            .bind(addr_i64(lease.address))
+            .bind(addr_to_db(lease.address))
             .bind(now)
             .bind(cid)
             .bind(hw)
@@ -98,7 +98,7 @@ impl LeaseStore for PgStore {
         let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
         let state: i16 = row.try_get("state").map_err(get)?;
         let mut stored = lease.clone();
-        stored.valid_lifetime = to_u32(
+        stored.valid_lifetime = id_from_db(
             row.try_get("valid_lifetime").map_err(get)?,
             "valid_lifetime",
         )?;
@@ -130,7 +130,11 @@ impl LeaseStore for PgStore {
             let Some(row) = row else { return Ok(None) };
             let claimed: Option<i64> = row.try_get("claimed").map_err(map_err)?;
             if let Some(a) = claimed {
-                return Ok(Some(with_address(lease, i64_addr(a)?, &pools)));
+                return Ok(Some(with_address(
+                    lease,
+                    addr_from_db(a, "address")?,
+                    &pools,
+                )));
             }
             // A stale free-list row (its address is in use) was consumed; pick again.
         }
@@ -158,7 +162,11 @@ impl LeaseStore for PgStore {
             None => Ok(None),
             Some(row) => {
                 let a: i64 = row.try_get("address").map_err(map_err)?;
-                Ok(Some(with_address(lease, i64_addr(a)?, pools)))
+                Ok(Some(with_address(
+                    lease,
+                    addr_from_db(a, "address")?,
+                    pools,
+                )))
             }
         }
     }
@@ -184,7 +192,7 @@ impl LeaseStore for PgStore {
         );
         let (cid, hw) = key_params(client);
         let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(addr_i64(keep))
+            .bind(addr_to_db(keep))
             .bind(cid)
             .bind(hw)
             .fetch_all(&self.pool)
@@ -192,7 +200,10 @@ impl LeaseStore for PgStore {
             .map_err(map_err)?;
         let mut freed = 0;
         for a in offers {
-            freed += u64::from(self.release_states("5", i64_addr(a)?, client, now).await?);
+            freed += u64::from(
+                self.release_states("5", addr_from_db(a, "address")?, client, now)
+                    .await?,
+            );
         }
         Ok(freed)
     }
@@ -212,7 +223,7 @@ impl LeaseStore for PgStore {
         );
         let (cid, hw) = key_params(client);
         let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(addr_i64(address))
+            .bind(addr_to_db(address))
             .bind(now + i64::from(probation))
             .bind(cid)
             .bind(hw)
@@ -266,7 +277,7 @@ impl LeaseStore for PgStore {
                     r.try_get(2).map_err(map_err)?,
                 );
                 Ok(SubnetLeaseCounts {
-                    subnet_id: to_u32(s, "subnet_id")?,
+                    subnet_id: id_from_db(s, "subnet_id")?,
                     assigned: u64::try_from(a).unwrap_or(0),
                     declined: u64::try_from(d).unwrap_or(0),
                 })
@@ -296,13 +307,13 @@ impl LeaseStore for PgStore {
             sql.push_str(&rows.join(", "));
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for l in chunk {
-                q = bind_fields(q.bind(addr_i64(l.address)), l);
+                q = bind_fields(q.bind(addr_to_db(l.address)), l);
             }
             q.execute(&mut *tx).await.map_err(map_err)?;
             let active: Vec<i64> = chunk
                 .iter()
                 .filter(|l| !l.state.is_free())
-                .map(|l| addr_i64(l.address))
+                .map(|l| addr_to_db(l.address))
                 .collect();
             sqlx::query("DELETE FROM free_lease4 WHERE address = ANY($1)")
                 .bind(active)
@@ -336,7 +347,7 @@ impl PgStore {
         );
         let (cid, hw) = key_params(client);
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(addr_i64(address))
+            .bind(addr_to_db(address))
             .bind(now)
             .bind(cid)
             .bind(hw)

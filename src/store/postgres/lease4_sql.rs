@@ -6,7 +6,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::Postgres;
 
-use crate::store::{ClientKey, Lease4, PoolRange, StoreError, StoreResult};
+use crate::store::{ClientKey, Lease4, PoolRange};
 
 pub(super) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
@@ -82,21 +82,6 @@ pub(super) const SYNC_RANGE: &str =
         AND l.state IN (0, 1, 5) AND l.expire >= $4) \
      ON CONFLICT DO NOTHING";
 
-pub(super) fn addr_i64(a: Ipv4Addr) -> i64 {
-    i64::from(u32::from(a))
-}
-
-/// Convert a BIGINT column value back to an address.
-pub(super) fn i64_addr(v: i64) -> StoreResult<Ipv4Addr> {
-    u32::try_from(v)
-        .map(Ipv4Addr::from)
-        .map_err(|_| StoreError::Other(format!("address {v} out of IPv4 range")))
-}
-
-pub(super) fn to_u32(v: i64, what: &str) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| StoreError::Other(format!("{what} {v} out of range")))
-}
-
 /// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
 pub(super) fn bind_fields<'q>(q: PgQuery<'q>, lease: &Lease4) -> PgQuery<'q> {
     q.bind(lease.hwaddr.clone())
@@ -116,6 +101,7 @@ pub(super) fn bind_fields<'q>(q: PgQuery<'q>, lease: &Lease4) -> PgQuery<'q> {
 }
 
 pub(super) use crate::store::lease_row::lease_from_row;
+pub(super) use crate::store::{addr_from_db, addr_to_db, id_from_db};
 
 /// The client-key parameters of an ownership check: client id, and the hwaddr or NULL
 /// when empty (an empty hwaddr never identifies anyone, as in [`ClientKey::owns`]).
@@ -153,7 +139,7 @@ pub(super) fn ranges_sql(col: &str, n: usize, first: usize) -> String {
 
 pub(super) fn bind_ranges<'q>(mut q: PgQuery<'q>, pools: &[PoolRange]) -> PgQuery<'q> {
     for p in pools {
-        q = q.bind(addr_i64(p.start)).bind(addr_i64(p.end));
+        q = q.bind(addr_to_db(p.start)).bind(addr_to_db(p.end));
     }
     q
 }

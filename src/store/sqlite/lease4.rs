@@ -32,8 +32,8 @@ impl LeaseStore for SqliteStore {
                 "INSERT OR IGNORE INTO lease4_pool (start_address, end_address, subnet_id, \
                  loaded_at) VALUES (?, ?, ?, ?)",
             )
-            .bind(addr_i64(p.start))
-            .bind(addr_i64(p.end))
+            .bind(addr_to_db(p.start))
+            .bind(addr_to_db(p.end))
             .bind(i64::from(p.subnet_id))
             .bind(now)
             .execute(&mut *tx)
@@ -41,8 +41,8 @@ impl LeaseStore for SqliteStore {
             .map_err(map_err)?;
             if done.rows_affected() > 0 {
                 sqlx::query(LOAD_RANGE)
-                    .bind(addr_i64(p.start))
-                    .bind(addr_i64(p.end))
+                    .bind(addr_to_db(p.start))
+                    .bind(addr_to_db(p.end))
                     .bind(now)
                     .execute(&mut *tx)
                     .await
@@ -123,7 +123,7 @@ impl LeaseStore for SqliteStore {
                 if cur.as_ref().is_some_and(|c| !is_takeable(c, now)) {
                     // A stale free-list row: drop it and look again.
                     sqlx::query(DELETE_FREE)
-                        .bind(addr_i64(addr))
+                        .bind(addr_to_db(addr))
                         .execute(&mut *tx)
                         .await
                         .map_err(map_err)?;
@@ -162,7 +162,7 @@ impl LeaseStore for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(map_err)?;
         let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
         for p in pools {
-            q = q.bind(addr_i64(p.start)).bind(addr_i64(p.end));
+            q = q.bind(addr_to_db(p.start)).bind(addr_to_db(p.end));
         }
         let picked = q
             .bind(now)
@@ -174,7 +174,7 @@ impl LeaseStore for SqliteStore {
             tx.commit().await.map_err(map_err)?;
             return Ok(None);
         };
-        let addr = i64_addr(a)?;
+        let addr = addr_from_db(a, "address")?;
         let pool_id = pools
             .iter()
             .find(|p| p.contains(addr))
@@ -204,7 +204,7 @@ impl LeaseStore for SqliteStore {
             format!("SELECT address FROM lease4 WHERE state = ?2 AND address <> ?1 AND {OWNED}");
         let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
         let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(addr_i64(keep))
+            .bind(addr_to_db(keep))
             .bind(LeaseState::Offered.code())
             .bind(client.client_id.clone())
             .bind(hw)
@@ -233,7 +233,7 @@ impl LeaseStore for SqliteStore {
         );
         let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
         let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(addr_i64(address))
+            .bind(addr_to_db(address))
             .bind(now + i64::from(probation))
             .bind(client.client_id.clone())
             .bind(hw)
@@ -294,7 +294,7 @@ impl LeaseStore for SqliteStore {
                     r.try_get(2).map_err(map_err)?,
                 );
                 Ok(SubnetLeaseCounts {
-                    subnet_id: to_u32(s, "subnet_id")?,
+                    subnet_id: id_from_db(s, "subnet_id")?,
                     assigned: u64::try_from(a).unwrap_or(0),
                     declined: u64::try_from(d).unwrap_or(0),
                 })
@@ -322,12 +322,12 @@ impl LeaseStore for SqliteStore {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for l in chunk {
-                q = bind_fields(q.bind(addr_i64(l.address)), l);
+                q = bind_fields(q.bind(addr_to_db(l.address)), l);
             }
             q.execute(&mut *tx).await.map_err(map_err)?;
             for l in chunk.iter().filter(|l| !l.state.is_free()) {
                 sqlx::query(DELETE_FREE)
-                    .bind(addr_i64(l.address))
+                    .bind(addr_to_db(l.address))
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
@@ -353,7 +353,7 @@ impl SqliteStore {
              WHERE address = ?1 AND state IN ({states}) AND {OWNED}"
         );
         let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
-        let a = addr_i64(address);
+        let a = addr_to_db(address);
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(map_err)?;
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(a)

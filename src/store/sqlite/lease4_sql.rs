@@ -6,7 +6,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
 
-use crate::store::{map_err, Lease4, PoolRange, StoreError, StoreResult, UnixTime};
+use crate::store::{map_err, Lease4, PoolRange, StoreResult, UnixTime};
 
 pub(super) type LiteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
 
@@ -61,20 +61,6 @@ pub(super) const COUNTS: &str = "SELECT subnet_id, \
      COUNT(CASE WHEN state = 1 AND expire >= ?1 THEN 1 END) AS declined \
      FROM lease4 GROUP BY subnet_id ORDER BY subnet_id";
 
-pub(super) fn addr_i64(a: Ipv4Addr) -> i64 {
-    i64::from(u32::from(a))
-}
-
-pub(super) fn i64_addr(v: i64) -> StoreResult<Ipv4Addr> {
-    u32::try_from(v)
-        .map(Ipv4Addr::from)
-        .map_err(|_| StoreError::Other(format!("address {v} out of IPv4 range")))
-}
-
-pub(super) fn to_u32(v: i64, what: &str) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| StoreError::Other(format!("{what} {v} out of range")))
-}
-
 /// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
 pub(super) fn bind_fields<'q>(q: LiteQuery<'q>, lease: &Lease4) -> LiteQuery<'q> {
     q.bind(lease.hwaddr.clone())
@@ -94,6 +80,7 @@ pub(super) fn bind_fields<'q>(q: LiteQuery<'q>, lease: &Lease4) -> LiteQuery<'q>
 }
 
 pub(super) use crate::store::lease_row::lease_from_row;
+pub(super) use crate::store::{addr_from_db, addr_to_db, id_from_db};
 
 /// The current row at `address` (inside the caller's write transaction).
 pub(super) async fn current(
@@ -101,7 +88,7 @@ pub(super) async fn current(
     address: Ipv4Addr,
 ) -> StoreResult<Option<Lease4>> {
     let row = sqlx::query(SELECT_BY_ADDRESS)
-        .bind(addr_i64(address))
+        .bind(addr_to_db(address))
         .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
@@ -110,7 +97,7 @@ pub(super) async fn current(
 
 /// Write `lease` and take its address off the free list.
 pub(super) async fn write_lease(conn: &mut SqliteConnection, lease: &Lease4) -> StoreResult<()> {
-    let a = addr_i64(lease.address);
+    let a = addr_to_db(lease.address);
     bind_fields(sqlx::query(UPSERT_LEASE).bind(a), lease)
         .execute(&mut *conn)
         .await
@@ -144,13 +131,13 @@ pub(super) async fn pick_free(
     subnet_id: u32,
 ) -> StoreResult<Option<Ipv4Addr>> {
     let a: Option<i64> = sqlx::query_scalar(PICK_FREE)
-        .bind(addr_i64(p.start))
-        .bind(addr_i64(p.end))
+        .bind(addr_to_db(p.start))
+        .bind(addr_to_db(p.end))
         .bind(i64::from(subnet_id))
         .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
-    a.map(i64_addr).transpose()
+    a.map(|v| addr_from_db(v, "address")).transpose()
 }
 
 pub(super) use cols;
