@@ -8,6 +8,12 @@
 # one bisection), each trial 4 s, each point <= 30 s, and reports the achieved 4-way
 # exchanges/s and the average DISCOVER→OFFER and REQUEST→ACK latency at that rate.
 #
+# Then, at one fixed rate for every point (CPU_RATE, 300/s, CPU_SECS 8 s), it reads the CPU
+# time the server process(es) and the database server (every postgres / mariadbd process,
+# including the postmaster's reaped children) used, from /proc, and divides it by the
+# DORA exchanges completed: the server-plus-database CPU cost per DORA, which does not
+# depend on how many cores perfdhcp leaves free.
+#
 # Points: shoal on PostgreSQL, MySQL, SQLite; two shoal processes on one PostgreSQL;
 # Kea (kea-dhcp4, multi-threading on, schema from `kea-admin db-init`) on PostgreSQL and
 # MySQL. Plus pgbench TPS of a single-row upsert on the same PostgreSQL (the DB ceiling).
@@ -15,7 +21,7 @@
 # Needs root, perfdhcp, kea-dhcp4, kea-admin, pgbench, psql, mysql. Everything it creates
 # (namespaces, databases shoal_b_*/kea_b_*, processes, temp dir) is removed on exit.
 # Env: PG_SOCKET (/var/run/postgresql), MYSQL_SOCKET (/run/mysqld/mysqld.sock),
-#      TRIAL_SECS (4), POINT_BUDGET (30), SKIP_BUILD=1 to use an existing target/perf build,
+#      TRIAL_SECS (4), POINT_BUDGET (30), CPU_RATE (300), CPU_SECS (8), SKIP_BUILD=1 to use an existing target/perf build,
 #      POINTS (subset of: shoal-pg kea-pg shoal-pg2 shoal-my kea-my shoal-sqlite pgbench).
 set -euo pipefail
 
@@ -25,6 +31,9 @@ PG_SOCKET=${PG_SOCKET:-/var/run/postgresql}
 MYSQL_SOCKET=${MYSQL_SOCKET:-/run/mysqld/mysqld.sock}
 TRIAL_SECS=${TRIAL_SECS:-4}
 POINT_BUDGET=${POINT_BUDGET:-30}
+CPU_RATE=${CPU_RATE:-300}
+CPU_SECS=${CPU_SECS:-8}
+HZ=$(getconf CLK_TCK)
 POINTS=${POINTS:-shoal-pg kea-pg shoal-pg2 shoal-my kea-my shoal-sqlite pgbench}
 ID="kb$(( $$ % 10000 ))"
 WORK=$(mktemp -d /tmp/compare-kea.XXXXXX)
@@ -124,7 +133,32 @@ trial() {
               printf "%.0f %.2f %s %s\n", rate, drop, avg["do"] == "" ? "-" : avg["do"], avg["ra"] == "" ? "-" : avg["ra"] }'
 }
 
-# measure LABEL -> appends a row to $WORK/rows
+# ticks PID... -> CPU clock ticks used so far by those processes (all threads), plus the
+# time of children they reaped (a PostgreSQL backend that exits is counted by the postmaster)
+ticks() {
+    local t=0 p v
+    for p in "$@"; do
+        v=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null) || continue
+        t=$(( t + ${v:-0} ))
+    done
+    echo "$t"
+}
+db_pids() { pgrep -x 'postgres|mariadbd|mysqld' || true; }
+
+# cpu_cost PID... -> "server_ms db_ms" CPU per completed DORA at CPU_RATE
+cpu_cost() {
+    local s0 d0 s1 d1 out acks
+    s0=$(ticks "$@"); d0=$(ticks $(db_pids))
+    out=$(timeout $(( CPU_SECS + 15 )) ip netns exec "$ID-p" perfdhcp -4 -l p0 -r "$CPU_RATE" -R 200000 \
+        -p "$CPU_SECS" -W 500000 2>&1 || true)
+    s1=$(ticks "$@"); d1=$(ticks $(db_pids))
+    echo "$out" >>"$WORK/perfdhcp.log"
+    acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK/ {s=1} s && /^received packets:/ {print $3; exit}')
+    awk -v s=$(( s1 - s0 )) -v d=$(( d1 - d0 )) -v a="${acks:-0}" -v hz="$HZ" 'BEGIN {
+        if (a > 0) printf "%.3f %.3f\n", s * 1000 / hz / a, d * 1000 / hz / a; else print "- -" }'
+}
+
+# measure LABEL PID... -> appends a row to $WORK/rows
 measure() {
     local label="$1" start=$SECONDS rate=${START_RATE:-100} good="" bad="" best="0 100 - -" r
     while [ $(( SECONDS - start + TRIAL_SECS + 1 )) -le "$POINT_BUDGET" ]; do
@@ -143,7 +177,9 @@ measure() {
             [ $(( bad - good )) -gt 100 ] || break
         fi
     done
-    echo "$label|$best" >>"$WORK/rows"
+    shift
+    local cpu; cpu=$(cpu_cost "$@"); log "$label CPU ms/DORA at $CPU_RATE/s (server db) -> $cpu"
+    echo "$label|$best $cpu" >>"$WORK/rows"
 }
 
 # ---------------------------------------------------------------- points
@@ -160,11 +196,11 @@ point_shoal() { # label backend nservers
     shoal_config "$WORK/shoal-$backend.json" "$json"
     for i in $(seq 0 $(( n - 1 ))); do
         if ! start "$ID-s$i" "shoal-$backend-$n-$i" env RUST_LOG=warn "$SHOAL" -c "$WORK/shoal-$backend.json"; then
-            echo "$label|0 100 - -" >>"$WORK/rows"; stop "${pids[@]}" "$LAST_PID"; return
+            echo "$label|0 100 - - - -" >>"$WORK/rows"; stop "${pids[@]}" "$LAST_PID"; return
         fi
         pids+=("$LAST_PID")
     done
-    measure "$label"; stop "${pids[@]}"
+    measure "$label" "${pids[@]}"; stop "${pids[@]}"
 }
 
 point_kea() { # label backend
@@ -178,10 +214,10 @@ point_kea() { # label backend
     kea_config "$WORK/kea-$backend.json" "$json"
     if ! start "$ID-s0" "kea-$backend" env KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" \
         /usr/sbin/kea-dhcp4 -c "$WORK/kea-$backend.json"; then
-        echo "$label|0 100 - -" >>"$WORK/rows"; stop "$LAST_PID"; return
+        echo "$label|0 100 - - - -" >>"$WORK/rows"; stop "$LAST_PID"; return
     fi
     pid=$LAST_PID
-    measure "$label"; stop "$pid"
+    measure "$label" "$pid"; stop "$pid"
 }
 
 pgbench_tps() {
@@ -213,20 +249,28 @@ for p in $POINTS; do
 done
 
 # ---------------------------------------------------------------- report
-rate_of() { grep -F "$1|" "$WORK/rows" | head -1 | cut -d'|' -f2 | cut -d' ' -f1; }
-ratio() { awk -v a="$(rate_of "$1")" -v b="$(rate_of "$2")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+field() { grep -F "$1|" "$WORK/rows" | head -1 | cut -d'|' -f2 | cut -d' ' -f"$2"; }
+cpu_of() { awk -v s="$(field "$1" 5)" -v d="$(field "$1" 6)" 'BEGIN { if (s != "" && s != "-") printf "%.3f", s + d; else print "-" }'; }
+# ratio A B: DORA/s of A over B, and B's CPU per DORA over A's (both "how many times better")
+ratio() {
+    awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" -v ca="$(cpu_of "$1")" -v cb="$(cpu_of "$2")" 'BEGIN {
+        r = (b > 0) ? sprintf("%.2f", a / b) : "-"; c = (ca > 0 && cb > 0) ? sprintf("%.2f", cb / ca) : "-"
+        printf "%s / %s", r, c }'
+}
 echo
-echo "DHCPv4 DORA/s at < 1% drops (perfdhcp, ${TRIAL_SECS}s trials; $(nproc) cores; $(date -u +%F))"
-printf '| %-22s | %8s | %7s | %12s | %11s | %-13s |\n' configuration "DORA/s" "drops%" "D-O avg ms" "R-A avg ms" "shoal/Kea"
-printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------ ---------- --------- -------------- ------------- ---------------
+echo "DHCPv4 DORA/s at < 1% drops (perfdhcp, ${TRIAL_SECS}s trials) and CPU ms per DORA at ${CPU_RATE}/s; $(nproc) cores; $(date -u +%F)"
+printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' configuration "DORA/s" "drops%" "D-O avg ms" "R-A avg ms" \
+    "srv ms" "db ms" "total ms" "vs Kea rate/CPU"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------ ---------- --------- ------------ ------------ ---------- ---------- ----------- -----------------
 while IFS='|' read -r label rest; do
-    read -r rate drop dom ram <<<"$rest"
+    read -r rate drop dom ram srv db <<<"$rest"
     r=""
     case "$label" in
         "shoal 1x PostgreSQL") r=$(ratio "shoal 1x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
         "shoal 2x PostgreSQL") r=$(ratio "shoal 2x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
         "shoal 1x MySQL") r=$(ratio "shoal 1x MySQL" "Kea 2.2 MySQL") ;;
     esac
-    printf '| %-22s | %8s | %7s | %12s | %11s | %-13s |\n' "$label" "$rate" "$drop" "$dom" "$ram" "$r"
+    printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' "$label" "$rate" "$drop" "$dom" "$ram" \
+        "$srv" "$db" "$(cpu_of "$label")" "$r"
 done <"$WORK/rows"
-printf '| %-22s | %8s | %7s | %12s | %11s | %-13s |\n' "pgbench upsert (TPS)" "$TPS" "" "" "" "DB ceiling"
+printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' "pgbench upsert (TPS)" "$TPS" "" "" "" "" "" "" "DB ceiling"

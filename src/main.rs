@@ -98,6 +98,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(settings.dhcp4.multi_threading.worker_threads())
                 .enable_all()
                 .build()
             {

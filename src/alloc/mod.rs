@@ -7,13 +7,16 @@
 //! 4. the longest-expired lease in those pools.
 //!
 //! Every step that writes is one atomic store claim, so two front-ends racing for one
-//! address cannot both win; the loser simply moves on to the next step. A typical
-//! allocation costs two round trips (client look-up + one claim) whatever the pool size.
+//! address cannot both win; the loser simply moves on to the next step. A new client's
+//! allocation costs one round trip on PostgreSQL (client look-up and free-list claim in one
+//! statement), two elsewhere, whatever the pool size.
 
 use std::net::Ipv4Addr;
 
 use crate::settings::{Pool4, Subnet4};
-use crate::store::{ClientKey, Lease4, LeaseStore, PoolRange, StoreResult, UnixTime};
+use crate::store::{
+    ClientKey, Lease4, LeaseStore, PoolRange, PreviousOrFree, StoreResult, UnixTime,
+};
 
 /// A subnet the client may get an address from, with the pools its classes permit.
 #[derive(Debug, Clone)]
@@ -141,10 +144,32 @@ pub async fn allocate(
         }
     }
     let subnet_ids: Vec<u32> = choices.iter().map(|c| c.subnet.id).collect();
-    // 1. The client's own lease or offer.
-    if let Some(prev) = store.lease4_by_client(client, &subnet_ids).await? {
+    // 1. The client's own lease or offer. A client asking for no address goes on to the
+    // free list of the first subnet anyway, so both are asked in one store call.
+    let first = &choices[0];
+    let mut taken = None;
+    let prev = match (req.requested, first.pools.first()) {
+        (None, Some(p0)) => {
+            let proto = template.lease_for(first.subnet, p0, p0.start);
+            match store
+                .previous_or_free4(client, &subnet_ids, &proto, &first.ranges(), now)
+                .await?
+            {
+                PreviousOrFree::Previous(a) => Some(a),
+                PreviousOrFree::Free(l) => {
+                    taken = l;
+                    None
+                }
+            }
+        }
+        _ => store
+            .lease4_by_client(client, &subnet_ids)
+            .await?
+            .map(|l| l.address),
+    };
+    if let Some(prev) = prev {
         if let Some(lease) =
-            guarded_claim(store, template, guard, client, choices, prev.address, now).await?
+            guarded_claim(store, template, guard, client, choices, prev, now).await?
         {
             return Ok(Some(lease));
         }
@@ -157,7 +182,14 @@ pub async fn allocate(
             return Ok(Some(lease));
         }
     }
-    // 3. The free list, then 4. expired leases, subnet by subnet.
+    // 3. The free list (already taken from when step 1 did it), then 4. expired leases,
+    // subnet by subnet.
+    if let Some(lease) = taken {
+        if guard.allowed(first.subnet.id, lease.address, true).await? {
+            return Ok(Some(lease));
+        }
+        // Reserved for someone else: it stays held for the offer lifetime; pick again.
+    }
     for choice in choices {
         if let Some(lease) = pick(store, template, guard, choice, now, Pick::Free).await? {
             return Ok(Some(lease));

@@ -46,7 +46,6 @@ pub fn status_get(state: &ApiState) -> Answer {
         .unwrap_or_else(|p| p.into_inner())
         .elapsed()
         .as_secs();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mt = cfg.multi_threading;
     Answer::ok_with(
         "",
@@ -55,7 +54,7 @@ pub fn status_get(state: &ApiState) -> Answer {
             "uptime": state.started.elapsed().as_secs(),
             "reload": reload,
             "multi-threading-enabled": mt.enable,
-            "thread-pool-size": if mt.thread_pool_size == 0 { threads as u64 } else { u64::from(mt.thread_pool_size) },
+            "thread-pool-size": mt.worker_threads(),
             "packet-queue-size": mt.packet_queue_size,
             "dhcp-state": {
                 "disabled-by-db-connection": false,

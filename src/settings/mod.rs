@@ -41,7 +41,7 @@
 //! | `control-socket` / `control-sockets` | none | `unix` (`socket-name`) or `http` (`socket-address` 127.0.0.1, `socket-port` 8000, basic `authentication`) |
 //! | `loggers` | `[]` | `name severity debuglevel output-options[].output` |
 //! | `hooks-libraries` | `[]` | `libdhcp_ha.so` → HA; lease_cmds / pgsql / mysql accepted; others refused |
-//! | `multi-threading` | true, 0, 64 | accepted |
+//! | `multi-threading` | true, 0, 64 | worker threads, read at start-up |
 //! | `user-context`, `comment` | | anywhere |
 //!
 //! Accepted as harmless: `sanity-checks`, `dhcp4o6-port`, `statistic-default-*`,

@@ -35,7 +35,7 @@ impl Default for ExpiredLeasesProcessing {
     }
 }
 
-/// `multi-threading` (accepted; shoal is always multi-threaded on tokio).
+/// `multi-threading`: the packet-processing threads (tokio worker threads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MultiThreading {
     /// `enable-multi-threading` (default true).
@@ -44,6 +44,18 @@ pub struct MultiThreading {
     pub thread_pool_size: u32,
     /// `packet-queue-size` (default 64).
     pub packet_queue_size: u32,
+}
+
+impl MultiThreading {
+    /// Worker threads to run: 1 when multi-threading is disabled, else `thread-pool-size`,
+    /// where 0 means one per CPU (as Kea's "auto").
+    pub fn worker_threads(&self) -> usize {
+        match (self.enable, self.thread_pool_size) {
+            (false, _) => 1,
+            (true, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (true, n) => n as usize,
+        }
+    }
 }
 
 impl Default for MultiThreading {

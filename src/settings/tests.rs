@@ -137,6 +137,22 @@ fn defaults_follow_kea() {
 }
 
 #[test]
+fn multi_threading_sets_worker_threads() {
+    let with = |mt: &str| {
+        let json = format!(r#"{{"Dhcp4": {{"multi-threading": {mt}, "subnet4": []}}}}"#);
+        load(&json).unwrap().dhcp4.multi_threading.worker_threads()
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(with(r#"{"thread-pool-size": 3}"#), 3);
+    assert_eq!(with(r#"{"thread-pool-size": 0}"#), cpus);
+    assert_eq!(with(r#"{}"#), cpus);
+    assert_eq!(
+        with(r#"{"enable-multi-threading": false, "thread-pool-size": 8}"#),
+        1
+    );
+}
+
+#[test]
 fn subnets_without_id_get_next_free_id_in_file_order() {
     let s = load(r#"{"Dhcp4": {"subnet4": [
         {"subnet": "10.0.0.0/24"}, {"id": 1, "subnet": "10.0.1.0/24"}, {"subnet": "10.0.2.0/24"}]}}"#)

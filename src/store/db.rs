@@ -68,11 +68,8 @@ impl Db {
     /// Close the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.inner {
-            DbInner::Postgres(s) => {
-                s.pool.close().await;
-                s.offers.close().await;
-            }
-            DbInner::Mysql(s) => s.pool.close().await,
+            DbInner::Postgres(s) => s.close().await,
+            DbInner::Mysql(s) => s.close().await,
             DbInner::Sqlite(s) => s.pool.close().await,
         }
     }

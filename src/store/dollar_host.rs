@@ -4,7 +4,7 @@
 //! with their options. Instantiated by `postgres/host.rs` and `sqlite/host.rs`.
 
 /// Implement `HostStore` for a store with a `pool` field whose database takes `$n`
-/// placeholders.
+/// placeholders, and a `fetch_all_hot` method running a packet-path query.
 macro_rules! dollar_host_store {
     ($store:ty) => {
         impl $store {
@@ -67,7 +67,7 @@ macro_rules! dollar_host_store {
                 if let Some(a) = address {
                     q = q.bind(addr_to_db(a));
                 }
-                hosts_from_joined(q.fetch_all(&self.pool).await.map_err(map_err)?)
+                hosts_from_joined(self.fetch_all_hot(q).await?)
             }
 
             async fn host4_by_address(

@@ -123,6 +123,16 @@ impl ClientKey {
             _ => !self.hwaddr.is_empty() && self.hwaddr == lease.hwaddr,
         }
     }
+
+    /// The lease4 column and value that find this client's rows: the client id when it
+    /// has one, else the hardware address; None when it has neither.
+    pub(crate) fn lookup(&self) -> Option<(&'static str, Vec<u8>)> {
+        match &self.client_id {
+            Some(cid) => Some(("client_id", cid.clone())),
+            None if self.hwaddr.is_empty() => None,
+            None => Some(("hwaddr", self.hwaddr.clone())),
+        }
+    }
 }
 
 /// An inclusive address range of a pool, with the subnet it belongs to.
@@ -261,6 +271,15 @@ pub struct SubnetLeaseCounts {
     pub declined: u64,
 }
 
+/// What [`LeaseStore::previous_or_free4`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviousOrFree {
+    /// The client already has a row at this address (nothing was written).
+    Previous(Ipv4Addr),
+    /// The client had no row; a free address was claimed for it (None: none was free).
+    Free(Option<Lease4>),
+}
+
 /// Errors at the storage boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -351,6 +370,26 @@ pub trait LeaseStore: Send + Sync + 'static {
         pools: &[PoolRange],
         now: UnixTime,
     ) -> StoreResult<Option<Lease4>>;
+
+    /// The address of the client's most recent lease row in `subnet_ids` (as
+    /// [`LeaseStore::lease4_by_client`]) when it has one; otherwise [`LeaseStore::claim_free4`]
+    /// in `pools`. The first allocation step of a new client; a backend may do both in one
+    /// round trip.
+    async fn previous_or_free4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree> {
+        if let Some(prev) = self.lease4_by_client(client, subnet_ids).await? {
+            return Ok(PreviousOrFree::Previous(prev.address));
+        }
+        Ok(PreviousOrFree::Free(
+            self.claim_free4(lease, pools, now).await?,
+        ))
+    }
 
     /// Take over the longest-expired lease row inside `pools` (state default, offered or
     /// declined with `expire < now`; never a reserved address), atomically.
@@ -455,6 +494,7 @@ pub mod sqlite;
 pub mod migrate;
 
 mod db;
+mod fastpool;
 pub(crate) use db::{addr_from_db, addr_to_db, id_from_db, id_to_db, map_err, DbInner};
 pub use db::{admin_command, backend_of, open_for_server, redact_url, Db};
 

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use shoal::store::{
-    ClientKey, Db, Host, IdentifierType, Lease4, LeaseState, LeaseStore, PoolRange,
+    ClientKey, Db, Host, IdentifierType, Lease4, LeaseState, LeaseStore, PoolRange, PreviousOrFree,
     SubnetLeaseCounts,
 };
 
@@ -647,6 +647,106 @@ async fn release_offers_frees_other_offers_only(t: &TestDb) {
     );
 }
 
+async fn previous_or_free_returns_the_clients_row_without_writing(t: &TestDb) {
+    let p = pool(10, 20);
+    let s = loaded(t, &[p]).await;
+    let mine = lease(ip(15), 1, NOW + 600);
+    assert!(s.claim4(&mine, &key(1), NOW).await.unwrap().is_some());
+    let got = s
+        .previous_or_free4(&key(1), &[1], &lease(ip(0), 1, NOW + 900), &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got, PreviousOrFree::Previous(ip(15)));
+    // Nothing was taken from the free list and the lease is unchanged.
+    assert_eq!(t.raw_count("SELECT COUNT(*) FROM free_lease4").await, 10);
+    assert_eq!(s.lease4_by_address(ip(15)).await.unwrap(), Some(mine));
+    // A row in another subnet is not the client's previous address here.
+    let got = s
+        .previous_or_free4(&key(1), &[2], &lease(ip(0), 1, NOW + 900), &[p], NOW)
+        .await
+        .unwrap();
+    assert!(
+        matches!(got, PreviousOrFree::Free(Some(ref l)) if l.address == ip(10)),
+        "{got:?}"
+    );
+}
+
+async fn previous_or_free_claims_for_a_new_client(t: &TestDb) {
+    let p = pool(10, 11);
+    let s = loaded(t, &[p]).await;
+    let mut offer = lease(ip(0), 2, NOW + 600);
+    offer.state = LeaseState::Offered;
+    let got = s
+        .previous_or_free4(&key(2), &[1], &offer, &[p], NOW)
+        .await
+        .unwrap();
+    let PreviousOrFree::Free(Some(l)) = got else {
+        panic!("claimed: {got:?}")
+    };
+    assert_eq!(
+        (l.address, l.pool_id, l.state),
+        (ip(10), 7, LeaseState::Offered)
+    );
+    assert_eq!(s.lease4_by_address(ip(10)).await.unwrap(), Some(l));
+    // The next call of the same client finds that row instead of taking another.
+    let again = s
+        .previous_or_free4(&key(2), &[1], &offer, &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(again, PreviousOrFree::Previous(ip(10)));
+    // A client with no identifier at all still gets a free address; then the pool is full.
+    let anon = ClientKey {
+        client_id: None,
+        hwaddr: Vec::new(),
+    };
+    let got = s
+        .previous_or_free4(&anon, &[1], &offer, &[p], NOW)
+        .await
+        .unwrap();
+    assert!(
+        matches!(got, PreviousOrFree::Free(Some(ref l)) if l.address == ip(11)),
+        "{got:?}"
+    );
+    let got = s
+        .previous_or_free4(&key(3), &[1], &offer, &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got, PreviousOrFree::Free(None));
+}
+
+async fn concurrent_previous_or_free_never_duplicate(t: &TestDb) {
+    let p = pool(100, 111);
+    let s1 = loaded(t, &[p]).await;
+    let second = Db::connect(&t.config).await.expect("second handle");
+    let s2 = second.leases();
+    // 24 clients, each asking twice at once through different handles, for 12 addresses.
+    let tasks: Vec<_> = (0..48u8)
+        .map(|i| {
+            let c = i / 2;
+            let s = if i % 2 == 0 { s1.clone() } else { s2.clone() };
+            tokio::spawn(async move {
+                let got = s
+                    .previous_or_free4(&key(c), &[1], &lease(ip(0), c, NOW + 600), &[p], NOW)
+                    .await;
+                got.expect("previous_or_free4")
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let rows = s1.all_leases4().await.unwrap();
+    assert_eq!(rows.len(), 12, "every address claimed exactly once");
+    let owners: HashSet<Vec<u8>> = rows.iter().map(|r| r.hwaddr.clone()).collect();
+    assert!(
+        owners.len() >= 6,
+        "rows spread over clients: {}",
+        owners.len()
+    );
+    assert_eq!(t.raw_count("SELECT COUNT(*) FROM free_lease4").await, 0);
+    second.close().await;
+}
+
 battery!(
     claim_free_takes_lowest_free_address_in_pool,
     claim_free_skips_reserved_address,
@@ -671,4 +771,7 @@ battery!(
     concurrent_claims_of_one_address_only_one_wins,
     late_offer_does_not_downgrade_active_lease,
     release_offers_frees_other_offers_only,
+    previous_or_free_returns_the_clients_row_without_writing,
+    previous_or_free_claims_for_a_new_client,
+    concurrent_previous_or_free_never_duplicate,
 );

@@ -73,7 +73,9 @@ impl HostStore for MySqlStore {
         if let Some(a) = address {
             q = q.bind(addr_to_db(a));
         }
-        hosts_from_joined(q.fetch_all(&self.pool).await.map_err(map_err)?)
+        let mut c = self.fast.get().await?;
+        let r = q.fetch_all(&mut *c).await;
+        hosts_from_joined(c.finish(r)?)
     }
 
     async fn host4_by_address(

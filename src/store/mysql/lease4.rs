@@ -35,11 +35,12 @@ impl LeaseStore for MySqlStore {
     }
 
     async fn lease4_by_address(&self, address: Ipv4Addr) -> StoreResult<Option<Lease4>> {
-        let row = sqlx::query(SELECT_BY_ADDRESS)
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query(SELECT_BY_ADDRESS)
             .bind(addr_to_db(address))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_optional(&mut *c)
+            .await;
+        let row = c.finish(r)?;
         row.as_ref().map(lease_from_row).transpose()
     }
 
@@ -48,10 +49,8 @@ impl LeaseStore for MySqlStore {
         client: &ClientKey,
         subnet_ids: &[u32],
     ) -> StoreResult<Option<Lease4>> {
-        let (col, key) = match &client.client_id {
-            Some(cid) => ("client_id", cid.clone()),
-            None if client.hwaddr.is_empty() => return Ok(None),
-            None => ("hwaddr", client.hwaddr.clone()),
+        let Some((col, key)) = client.lookup() else {
+            return Ok(None);
         };
         if subnet_ids.is_empty() {
             return Ok(None);
@@ -66,7 +65,9 @@ impl LeaseStore for MySqlStore {
         for &s in subnet_ids {
             q = q.bind(i64::from(s));
         }
-        let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
+        let mut c = self.fast.get().await?;
+        let r = q.fetch_optional(&mut *c).await;
+        let row = c.finish(r)?;
         row.as_ref().map(lease_from_row).transpose()
     }
 
@@ -76,7 +77,7 @@ impl LeaseStore for MySqlStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<Option<Lease4>> {
-        retrying!(self.claim4_once(lease, client, now), None)
+        retrying_on!(self.fast, c => self.claim4_once(c, lease, client, now), None)
     }
 
     async fn claim_free4(
@@ -88,7 +89,7 @@ impl LeaseStore for MySqlStore {
         if pools.is_empty() {
             return Ok(None);
         }
-        retrying!(self.claim_free4_once(lease, pools, now), None)
+        retrying_on!(self.fast, c => self.claim_free4_once(c, lease, pools, now), None)
     }
 
     async fn claim_expired4(
@@ -100,7 +101,7 @@ impl LeaseStore for MySqlStore {
         if pools.is_empty() {
             return Ok(None);
         }
-        retrying!(self.claim_expired4_once(lease, pools, now), None)
+        retrying_on!(self.fast, c => self.claim_expired4_once(c, lease, pools, now), None)
     }
 
     async fn release4(

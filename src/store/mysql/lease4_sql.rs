@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use sqlx::mysql::{MySqlArguments, MySqlDatabaseError};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, MySql, MySqlConnection, Row};
+use sqlx::{AssertSqlSafe, Connection, MySql, MySqlConnection, Row};
 
 use super::MySqlStore;
 use crate::store::{ClientKey, Lease4, PoolRange, UnixTime};
@@ -84,6 +84,33 @@ pub(super) fn is_duplicate(e: &sqlx::Error) -> bool {
 
 /// Run `$attempt` (an expression yielding `Result<Step<T>, sqlx::Error>`) up to
 /// [`ATTEMPTS`] times; `$lost` is the result when every attempt lost an insert race.
+/// [`retrying!`] with each attempt on a connection `$c` of the fast pool `$pool`. The
+/// connection is returned after `Step::Done` (whose paths commit or roll back); after
+/// anything else a transaction may still be open on it, so it is closed.
+macro_rules! retrying_on {
+    ($pool:expr, $c:ident => $attempt:expr, $lost:expr) => {{
+        let mut n = 0;
+        loop {
+            n += 1;
+            let mut conn = $pool.get().await?;
+            let r = {
+                let $c: &mut sqlx::MySqlConnection = &mut conn;
+                $attempt.await
+            };
+            match r {
+                Ok(Step::Done(v)) => {
+                    conn.release();
+                    break Ok(v);
+                }
+                Ok(Step::Again) if n < ATTEMPTS => continue,
+                Ok(Step::Again) => break Ok($lost),
+                Err(e) if is_lock_error(&e) && n < ATTEMPTS => continue,
+                Err(e) => break Err(map_err(e)),
+            }
+        }
+    }};
+}
+
 macro_rules! retrying {
     ($attempt:expr, $lost:expr) => {{
         let mut n = 0;
@@ -204,11 +231,12 @@ pub(super) fn is_takeable(cur: &Lease4, now: UnixTime) -> bool {
 impl MySqlStore {
     pub(super) async fn claim4_once(
         &self,
+        c: &mut MySqlConnection,
         lease: &Lease4,
         client: &ClientKey,
         now: UnixTime,
     ) -> Result<Step<Option<Lease4>>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = c.begin().await?;
         sqlx::query(DELETE_FREE)
             .bind(addr_to_db(lease.address))
             .execute(&mut *tx)
@@ -235,6 +263,7 @@ impl MySqlStore {
 
     pub(super) async fn claim_free4_once(
         &self,
+        c: &mut MySqlConnection,
         lease: &Lease4,
         pools: &[PoolRange],
         now: UnixTime,
@@ -245,7 +274,7 @@ impl MySqlStore {
              ORDER BY f.address LIMIT 1 FOR UPDATE SKIP LOCKED",
             ranges_sql("f.address", pools.len())
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = c.begin().await?;
         for _ in 0..STALE_RETRIES {
             let q = bind_ranges(sqlx::query(AssertSqlSafe(pick.as_str())), pools);
             let picked = q
@@ -277,6 +306,7 @@ impl MySqlStore {
 
     pub(super) async fn claim_expired4_once(
         &self,
+        c: &mut MySqlConnection,
         lease: &Lease4,
         pools: &[PoolRange],
         now: UnixTime,
@@ -287,7 +317,7 @@ impl MySqlStore {
              AND h.dhcp4_subnet_id = ?) ORDER BY l.expire LIMIT 1 FOR UPDATE SKIP LOCKED",
             ranges_sql("l.address", pools.len())
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = c.begin().await?;
         let picked = bind_ranges(sqlx::query(AssertSqlSafe(pick)), pools)
             .bind(now)
             .bind(i64::from(lease.subnet_id))
@@ -441,3 +471,4 @@ impl MySqlStore {
 pub(super) use cols;
 
 pub(super) use retrying;
+pub(super) use retrying_on;

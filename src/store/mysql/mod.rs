@@ -13,41 +13,77 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::Executor;
+use sqlx::{Executor, MySql};
 
 use crate::settings::DatabaseConfig;
+use crate::store::fastpool::FastPool;
 use crate::store::{map_err, StoreError, StoreResult};
 
-/// A mysql lease and host store over one connection pool.
+/// A mysql lease and host store: sqlx's pool for administration and background work,
+/// and a [`FastPool`] (no ping per use) for the statements of the packet path.
 #[derive(Clone, Debug)]
 pub struct MySqlStore {
     pub(crate) pool: sqlx::MySqlPool,
+    pub(crate) fast: FastPool<MySql>,
+}
+
+/// Session settings every connection needs (see the module documentation).
+async fn session_setup(conn: &mut sqlx::MySqlConnection) -> Result<(), sqlx::Error> {
+    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await?;
+    conn.execute("SET time_zone = '+00:00'").await?;
+    Ok(())
 }
 
 impl MySqlStore {
-    /// Wrap an open pool (the schema must already be current).
+    /// Wrap an open pool (the schema must already be current); the packet-path pool
+    /// connects with the same options, as many as it may.
     pub fn new(pool: sqlx::MySqlPool) -> Self {
-        Self { pool }
+        let opts = (*pool.connect_options()).clone();
+        let max = pool.options().get_max_connections();
+        let timeout = pool.options().get_acquire_timeout();
+        Self::with_pools(pool, opts, max, timeout)
     }
 
-    /// Open a pool for `cfg` (no schema check).
+    fn with_pools(
+        pool: sqlx::MySqlPool,
+        opts: MySqlConnectOptions,
+        max: u32,
+        timeout: Duration,
+    ) -> Self {
+        let fast = FastPool::new(
+            opts,
+            max,
+            timeout,
+            Some(Box::new(|c| Box::pin(session_setup(c)))),
+        );
+        Self { pool, fast }
+    }
+
+    /// Open the pools for `cfg` (no schema check).
     pub async fn connect(cfg: &DatabaseConfig) -> StoreResult<Self> {
         let opts = connect_options(cfg)?;
+        let timeout = Duration::from_secs(u64::from(cfg.connect_timeout.max(1)));
+        // Background and administrative work needs few connections; packets use `fast`.
         let pool = MySqlPoolOptions::new()
-            .max_connections(cfg.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(u64::from(cfg.connect_timeout.max(1))))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                        .await?;
-                    conn.execute("SET time_zone = '+00:00'").await?;
-                    Ok(())
-                })
-            })
-            .connect_with(opts)
+            .max_connections((cfg.max_connections / 4).max(2))
+            .acquire_timeout(timeout)
+            .after_connect(|conn, _meta| Box::pin(session_setup(conn)))
+            .connect_with(opts.clone())
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        Ok(Self::with_pools(
+            pool,
+            opts,
+            cfg.max_connections.max(1),
+            timeout,
+        ))
+    }
+
+    /// Close every pool.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+        self.fast.clear();
     }
 }
 

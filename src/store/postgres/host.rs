@@ -13,3 +13,18 @@ use crate::store::{
 };
 
 crate::store::dollar_host::dollar_host_store!(PgStore);
+
+impl PgStore {
+    /// Run a packet-path query on a connection of the fast pool.
+    async fn fetch_all_hot<'q, O>(
+        &self,
+        q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> StoreResult<Vec<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut c = self.fast.get().await?;
+        let r = q.fetch_all(&mut *c).await;
+        c.finish(r)
+    }
+}

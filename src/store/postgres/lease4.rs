@@ -18,8 +18,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::PgStore;
 use crate::store::{
-    map_err, ClientKey, Lease4, LeaseState, LeaseStore, PoolRange, StoreError, StoreResult,
-    SubnetLeaseCounts, UnixTime,
+    map_err, ClientKey, Lease4, LeaseState, LeaseStore, PoolRange, PreviousOrFree, StoreError,
+    StoreResult, SubnetLeaseCounts, UnixTime,
 };
 
 use super::lease4_sql::*;
@@ -46,11 +46,12 @@ impl LeaseStore for PgStore {
 
     async fn lease4_by_address(&self, address: Ipv4Addr) -> StoreResult<Option<Lease4>> {
         let sql = concat!("SELECT ", cols!(), " FROM lease4 WHERE address = $1");
-        let row = sqlx::query(sql)
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query(sql)
             .bind(addr_to_db(address))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_optional(&mut *c)
+            .await;
+        let row = c.finish(r)?;
         row.as_ref().map(lease_from_row).transpose()
     }
 
@@ -59,10 +60,8 @@ impl LeaseStore for PgStore {
         client: &ClientKey,
         subnet_ids: &[u32],
     ) -> StoreResult<Option<Lease4>> {
-        let (col, key) = match &client.client_id {
-            Some(cid) => ("client_id", cid.clone()),
-            None if client.hwaddr.is_empty() => return Ok(None),
-            None => ("hwaddr", client.hwaddr.clone()),
+        let Some((col, key)) = client.lookup() else {
+            return Ok(None);
         };
         let sql = format!(
             "SELECT {} FROM lease4 WHERE {col} = $1 AND subnet_id = ANY($2) AND state <> 3 \
@@ -70,12 +69,13 @@ impl LeaseStore for PgStore {
             cols!()
         );
         let subnets: Vec<i64> = subnet_ids.iter().map(|&s| i64::from(s)).collect();
-        let row = sqlx::query(AssertSqlSafe(sql))
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query(AssertSqlSafe(sql))
             .bind(key)
             .bind(subnets)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_optional(&mut *c)
+            .await;
+        let row = c.finish(r)?;
         row.as_ref().map(lease_from_row).transpose()
     }
 
@@ -86,14 +86,15 @@ impl LeaseStore for PgStore {
         now: UnixTime,
     ) -> StoreResult<Option<Lease4>> {
         let (cid, hw) = key_params(client);
-        let row = bind_fields(sqlx::query(CLAIM4), lease)
+        let mut c = self.pool_for(lease).get().await?;
+        let r = bind_fields(sqlx::query(CLAIM4), lease)
             .bind(addr_to_db(lease.address))
             .bind(now)
             .bind(cid)
             .bind(hw)
-            .fetch_optional(self.pool_for(lease))
-            .await
-            .map_err(map_err)?;
+            .fetch_optional(&mut *c)
+            .await;
+        let row = c.finish(r)?;
         let Some(row) = row else { return Ok(None) };
         let get = |e: sqlx::Error| StoreError::Other(format!("lease4 row: {e}"));
         let state: i16 = row.try_get("state").map_err(get)?;
@@ -123,10 +124,9 @@ impl LeaseStore for PgStore {
             let q = bind_fields(sqlx::query(AssertSqlSafe(sql.as_str())), lease)
                 .bind(now)
                 .bind(i64::from(lease.subnet_id));
-            let row = bind_ranges(q, &pools)
-                .fetch_optional(self.pool_for(lease))
-                .await
-                .map_err(map_err)?;
+            let mut c = self.pool_for(lease).get().await?;
+            let r = bind_ranges(q, &pools).fetch_optional(&mut *c).await;
+            let row = c.finish(r)?;
             let Some(row) = row else { return Ok(None) };
             let claimed: Option<i64> = row.try_get("claimed").map_err(map_err)?;
             if let Some(a) = claimed {
@@ -139,6 +139,58 @@ impl LeaseStore for PgStore {
             // A stale free-list row (its address is in use) was consumed; pick again.
         }
         Ok(None)
+    }
+
+    async fn previous_or_free4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree> {
+        let Some((col, key)) = client.lookup() else {
+            return Ok(PreviousOrFree::Free(
+                self.claim_free4(lease, pools, now).await?,
+            ));
+        };
+        if pools.is_empty() {
+            return Ok(match self.lease4_by_client(client, subnet_ids).await? {
+                Some(prev) => PreviousOrFree::Previous(prev.address),
+                None => PreviousOrFree::Free(None),
+            });
+        }
+        let pools = sorted(pools);
+        let sql = previous_or_free_sql(&pools, col);
+        let subnets: Vec<i64> = subnet_ids.iter().map(|&s| i64::from(s)).collect();
+        let q = bind_fields(sqlx::query(AssertSqlSafe(sql)), lease)
+            .bind(now)
+            .bind(i64::from(lease.subnet_id));
+        let mut c = self.pool_for(lease).get().await?;
+        let r = bind_ranges(q, &pools)
+            .bind(key)
+            .bind(subnets)
+            .fetch_one(&mut *c)
+            .await;
+        let row = c.finish(r)?;
+        let prev: Option<i64> = row.try_get("prev").map_err(map_err)?;
+        if let Some(a) = prev {
+            return Ok(PreviousOrFree::Previous(addr_from_db(a, "address")?));
+        }
+        let picked: Option<i64> = row.try_get("picked").map_err(map_err)?;
+        let claimed: Option<i64> = row.try_get("claimed").map_err(map_err)?;
+        match (picked, claimed) {
+            (None, _) => Ok(PreviousOrFree::Free(None)),
+            (Some(_), Some(a)) => Ok(PreviousOrFree::Free(Some(with_address(
+                lease,
+                addr_from_db(a, "address")?,
+                &pools,
+            )))),
+            // A stale free-list row was consumed: the plain pick retries.
+            (Some(_), None) => Ok(PreviousOrFree::Free(
+                self.claim_free4(lease, &pools, now).await?,
+            )),
+        }
     }
 
     async fn claim_expired4(
@@ -154,10 +206,9 @@ impl LeaseStore for PgStore {
         let q = bind_fields(sqlx::query(AssertSqlSafe(sql)), lease)
             .bind(now)
             .bind(i64::from(lease.subnet_id));
-        let row = bind_ranges(q, pools)
-            .fetch_optional(self.pool_for(lease))
-            .await
-            .map_err(map_err)?;
+        let mut c = self.pool_for(lease).get().await?;
+        let r = bind_ranges(q, pools).fetch_optional(&mut *c).await;
+        let row = c.finish(r)?;
         match row {
             None => Ok(None),
             Some(row) => {

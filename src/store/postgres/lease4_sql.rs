@@ -169,13 +169,36 @@ pub(super) fn pool_id_case(col: &str, pools: &[PoolRange]) -> String {
 
 /// claim_free4: $1..$14 fields, $15 now, $16 subnet, ranges from $17.
 pub(super) fn claim_free_sql(pools: &[PoolRange]) -> String {
+    free_sql(pools, None)
+}
+
+/// previous_or_free4: as [`claim_free_sql`], plus the client's key (`key_col` = $k) and
+/// subnet ids ($k+1, an array) after the ranges. The free pick runs only when the client
+/// has no row; the one result row carries `prev`, `picked` and `claimed`.
+pub(super) fn previous_or_free_sql(pools: &[PoolRange], key_col: &str) -> String {
+    free_sql(pools, Some(key_col))
+}
+
+fn free_sql(pools: &[PoolRange], prev_key: Option<&str>) -> String {
     let n = pools.len();
+    let k = 17 + 2 * n;
+    let (prev_cte, no_prev) = match prev_key {
+        Some(col) => (
+            format!(
+                "prev AS (SELECT address FROM lease4 WHERE {col} = ${k} \
+                 AND subnet_id = ANY(${k1}) AND state <> 3 ORDER BY expire DESC LIMIT 1), ",
+                k1 = k + 1
+            ),
+            "NOT EXISTS (SELECT 1 FROM prev) AND ",
+        ),
+        None => (String::new(), ""),
+    };
     let picks: Vec<String> = (0..n)
         .map(|i| {
             let a = 17 + 2 * i;
             format!(
                 "SELECT address FROM (SELECT f.address FROM free_lease4 f \
-                 WHERE f.address BETWEEN ${a} AND ${b} \
+                 WHERE {no_prev}f.address BETWEEN ${a} AND ${b} \
                  AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = f.address \
                  AND h.dhcp4_subnet_id = $16) \
                  ORDER BY f.address LIMIT 1 FOR UPDATE SKIP LOCKED) r{i}",
@@ -183,16 +206,23 @@ pub(super) fn claim_free_sql(pools: &[PoolRange]) -> String {
             )
         })
         .collect();
+    let result = if prev_key.is_some() {
+        "SELECT (SELECT address FROM prev) AS prev, gone.address AS picked, \
+         ins.address AS claimed FROM (SELECT 1) one LEFT JOIN gone ON true \
+         LEFT JOIN ins ON ins.address = gone.address"
+    } else {
+        "SELECT gone.address AS picked, ins.address AS claimed \
+         FROM gone LEFT JOIN ins ON ins.address = gone.address"
+    };
     format!(
-        "WITH pick AS (SELECT address FROM ({picks}) u LIMIT 1), \
+        "WITH {prev_cte}pick AS (SELECT address FROM ({picks}) u LIMIT 1), \
          gone AS (DELETE FROM free_lease4 WHERE address = (SELECT address FROM pick) \
            RETURNING address), \
          ins AS (INSERT INTO lease4 ({cols}) SELECT gone.address, \
            $1, $2, $3, $4, $5, $6, {pool_id}, $8, $9, $10, $11, $12, $13, $14 FROM gone \
            ON CONFLICT (address) DO UPDATE SET {set} \
            WHERE lease4.state IN (2, 3) OR lease4.expire < $15 RETURNING address) \
-         SELECT gone.address AS picked, ins.address AS claimed \
-         FROM gone LEFT JOIN ins ON ins.address = gone.address",
+         {result}",
         picks = picks.join(" UNION ALL "),
         pool_id = pool_id_case("gone.address", pools),
         cols = cols!(),

@@ -12,55 +12,80 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Postgres;
 
 use crate::settings::DatabaseConfig;
+use crate::store::fastpool::FastPool;
 use crate::store::{map_err, StoreError, StoreResult};
 
-/// A postgres lease and host store over two connection pools.
+/// A postgres lease and host store: sqlx's pool for administration and background work,
+/// and [`FastPool`]s (no ping per use) for the statements of the packet path.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(crate) pool: sqlx::PgPool,
+    /// Packet-path statements that write leases or read.
+    pub(crate) fast: FastPool<Postgres>,
     /// Sessions with `synchronous_commit = off`, for writes of OFFERs only: an offer is
     /// soft state (losing one in a crash just makes the client ask again), so its commit
-    /// need not wait for the WAL flush. Leases are always written through `pool`, whose
+    /// need not wait for the WAL flush. Leases are always written through `fast`, whose
     /// commits are durable; a durable commit also flushes every earlier offer's WAL.
-    pub(crate) offers: sqlx::PgPool,
+    pub(crate) offers: FastPool<Postgres>,
 }
 
 impl PgStore {
-    /// Wrap an open pool (the schema must already be current); offers share it.
+    /// Wrap an open pool (the schema must already be current); the packet-path pools
+    /// connect with the same options, as many as it may.
     pub fn new(pool: sqlx::PgPool) -> Self {
-        Self {
-            offers: pool.clone(),
-            pool,
-        }
+        let opts = (*pool.connect_options()).clone();
+        let max = pool.options().get_max_connections();
+        let timeout = pool.options().get_acquire_timeout();
+        Self::with_pools(pool, opts, max, timeout)
+    }
+
+    fn with_pools(pool: sqlx::PgPool, opts: PgConnectOptions, max: u32, timeout: Duration) -> Self {
+        let fast = FastPool::new(opts.clone(), max, timeout, None);
+        let offers = FastPool::new(
+            opts.options([("synchronous_commit", "off")]),
+            (max / 2).max(1),
+            timeout,
+            None,
+        );
+        Self { pool, fast, offers }
     }
 
     /// The pool to write `lease` through.
-    pub(crate) fn pool_for(&self, lease: &crate::store::Lease4) -> &sqlx::PgPool {
+    pub(crate) fn pool_for(&self, lease: &crate::store::Lease4) -> &FastPool<Postgres> {
         if lease.state == crate::store::LeaseState::Offered {
             &self.offers
         } else {
-            &self.pool
+            &self.fast
         }
     }
 
-    /// Open a pool for `cfg` (no schema check).
+    /// Open the pools for `cfg` (no schema check).
     pub async fn connect(cfg: &DatabaseConfig) -> StoreResult<Self> {
         let opts = connect_options(cfg)?;
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout.max(1)));
+        // Background and administrative work needs few connections; packets use `fast`.
         let pool = PgPoolOptions::new()
-            .max_connections(cfg.max_connections.max(1))
+            .max_connections((cfg.max_connections / 4).max(2))
             .acquire_timeout(timeout)
             .connect_with(opts.clone())
             .await
             .map_err(map_err)?;
-        let offers = PgPoolOptions::new()
-            .max_connections((cfg.max_connections / 2).max(1))
-            .min_connections(0)
-            .acquire_timeout(timeout)
-            .connect_lazy_with(opts.options([("synchronous_commit", "off")]));
-        Ok(Self { pool, offers })
+        Ok(Self::with_pools(
+            pool,
+            opts,
+            cfg.max_connections.max(1),
+            timeout,
+        ))
+    }
+
+    /// Close every pool.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+        self.fast.clear();
+        self.offers.clear();
     }
 }
 

@@ -13,3 +13,16 @@ use crate::store::{
 };
 
 crate::store::dollar_host::dollar_host_store!(SqliteStore);
+
+impl SqliteStore {
+    /// Run a packet-path query (SQLite's pool is in-process: no round trip to save).
+    async fn fetch_all_hot<'q, O>(
+        &self,
+        q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
+    ) -> StoreResult<Vec<O>>
+    where
+        O: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        q.fetch_all(&self.pool).await.map_err(map_err)
+    }
+}

@@ -63,10 +63,8 @@ impl LeaseStore for SqliteStore {
         client: &ClientKey,
         subnet_ids: &[u32],
     ) -> StoreResult<Option<Lease4>> {
-        let (col, key) = match &client.client_id {
-            Some(cid) => ("client_id", cid.clone()),
-            None if client.hwaddr.is_empty() => return Ok(None),
-            None => ("hwaddr", client.hwaddr.clone()),
+        let Some((col, key)) = client.lookup() else {
+            return Ok(None);
         };
         if subnet_ids.is_empty() {
             return Ok(None);
