@@ -5,15 +5,18 @@
 # <id>-s0 / <id>-s1 at 10.78.0.2 / 10.78.0.3 on veth-s0, perfdhcp in <id>-p at 10.78.0.10,
 # acting as a relay), one fresh database per measured point. For each point it searches
 # the highest perfdhcp rate whose DORA exchanges lose < 1% (doubling from START_RATE (100/s), then
-# one bisection), each trial 4 s, each point <= 30 s, and reports the achieved 4-way
+# one bisection), each trial 4 s, each point <= 40 s, and reports the achieved 4-way
 # exchanges/s and the average DISCOVER→OFFER and REQUEST→ACK latency at that rate.
 #
-# Then, at one fixed rate for every point (CPU_RATE, 300/s, CPU_SECS 8 s), it reads the CPU
+# Then, at one fixed rate for every point (CPU_RATE, 600/s, CPU_SECS 8 s), it reads the CPU
 # time the server process(es) and the database server (every postgres / mariadbd process,
 # including the postmaster's reaped children) used, from /proc, and divides it by the
 # DORA exchanges completed: the server-plus-database CPU cost per DORA, which does not
 # depend on how many cores perfdhcp leaves free.
 #
+# shoal runs configured as Kea is here: offer-lifetime 0 (offers not written, as Kea 2.2
+# does) and "hosts-databases": [] (Kea has no hosts database). One more point runs shoal's
+# defaults: offers held in the database for 60 s, reservations looked up in the lease database.
 # Points: shoal on PostgreSQL, MySQL, SQLite; two shoal processes on one PostgreSQL;
 # Kea (kea-dhcp4, multi-threading on, schema from `kea-admin db-init`) on PostgreSQL and
 # MySQL. Plus pgbench TPS of a single-row upsert on the same PostgreSQL (the DB ceiling).
@@ -21,8 +24,8 @@
 # Needs root, perfdhcp, kea-dhcp4, kea-admin, pgbench, psql, mysql. Everything it creates
 # (namespaces, databases shoal_b_*/kea_b_*, processes, temp dir) is removed on exit.
 # Env: PG_SOCKET (/var/run/postgresql), MYSQL_SOCKET (/run/mysqld/mysqld.sock),
-#      TRIAL_SECS (4), POINT_BUDGET (30), CPU_RATE (300), CPU_SECS (8), SKIP_BUILD=1 to use an existing target/perf build,
-#      POINTS (subset of: shoal-pg kea-pg shoal-pg2 shoal-my kea-my shoal-sqlite pgbench).
+#      TRIAL_SECS (4), POINT_BUDGET (40), CPU_RATE (600), CPU_SECS (8), SKIP_BUILD=1 to use an existing target/perf build,
+#      POINTS (subset of: shoal-pg kea-pg shoal-pg-defaults shoal-pg2 shoal-my kea-my shoal-sqlite pgbench).
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "compare-kea.sh needs root (network namespaces)" >&2; exit 1; }
@@ -30,11 +33,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_SOCKET=${PG_SOCKET:-/var/run/postgresql}
 MYSQL_SOCKET=${MYSQL_SOCKET:-/run/mysqld/mysqld.sock}
 TRIAL_SECS=${TRIAL_SECS:-4}
-POINT_BUDGET=${POINT_BUDGET:-30}
-CPU_RATE=${CPU_RATE:-300}
+POINT_BUDGET=${POINT_BUDGET:-40}
+CPU_RATE=${CPU_RATE:-600}
 CPU_SECS=${CPU_SECS:-8}
 HZ=$(getconf CLK_TCK)
-POINTS=${POINTS:-shoal-pg kea-pg shoal-pg2 shoal-my kea-my shoal-sqlite pgbench}
+POINTS=${POINTS:-shoal-pg kea-pg shoal-pg-defaults shoal-pg2 shoal-my kea-my shoal-sqlite pgbench}
 ID="kb$(( $$ % 10000 ))"
 WORK=$(mktemp -d /tmp/compare-kea.XXXXXX)
 PIDS=()
@@ -84,10 +87,15 @@ POOL='"pools": [{"pool": "10.78.1.0 - 10.78.255.250"}]'
 SUBNET="\"subnet4\": [{\"id\": 1, \"subnet\": \"10.78.0.0/16\", $POOL,
   \"option-data\": [{\"name\": \"routers\", \"data\": \"10.78.0.1\"}]}]"
 
-shoal_config() { # file lease-db-json
+# Kea-equivalent by default: offers not written, no hosts database (Kea has none here).
+# "defaults" = shoal's own defaults: offers held 60 s, reservations looked up in the lease
+# database.
+shoal_config() { # file lease-db-json [defaults]
+    local extra='"offer-lifetime": 0, "hosts-databases": [],'
+    [ "${3:-}" = defaults ] && extra=
     cat >"$1" <<EOF
 {"Dhcp4": {"interfaces-config": {"interfaces": ["veth-s0"]}, "lease-database": $2,
- "valid-lifetime": 3600, "offer-lifetime": 30, $SUBNET}}
+ $extra "valid-lifetime": 3600, $SUBNET}}
 EOF
 }
 kea_config() { # file lease-db-json
@@ -186,14 +194,14 @@ measure() {
 PGDB_JSON() { echo "{\"type\": \"postgresql\", \"name\": \"$1\", \"host\": \"$PG_SOCKET\", \"user\": \"postgres\"}"; }
 MYDB_JSON() { echo "{\"type\": \"mysql\", \"name\": \"$1\", \"host\": \"$MYSQL_SOCKET\", \"user\": \"root\"}"; }
 
-point_shoal() { # label backend nservers
-    local label="$1" backend="$2" n="$3" db json pids=()
+point_shoal() { # label backend nservers [defaults]
+    local label="$1" backend="$2" n="$3" mode="${4:-}" db json pids=()
     case "$backend" in
         pg) db=$(new_pg shoal_b); "$ADMIN" db-init --url "postgres://postgres@127.0.0.1/$db" >/dev/null; json=$(PGDB_JSON "$db") ;;
         my) db=$(new_my shoal_b); "$ADMIN" db-init --url "mysql://root@127.0.0.1/$db" >/dev/null; json=$(MYDB_JSON "$db") ;;
         sqlite) json="{\"type\": \"sqlite\", \"name\": \"$WORK/shoal-$RANDOM.db\"}" ;;
     esac
-    shoal_config "$WORK/shoal-$backend.json" "$json"
+    shoal_config "$WORK/shoal-$backend.json" "$json" "$mode"
     for i in $(seq 0 $(( n - 1 ))); do
         if ! start "$ID-s$i" "shoal-$backend-$n-$i" env RUST_LOG=warn "$SHOAL" -c "$WORK/shoal-$backend.json"; then
             echo "$label|0 100 - - - -" >>"$WORK/rows"; stop "${pids[@]}" "$LAST_PID"; return
@@ -239,6 +247,7 @@ for p in $POINTS; do
     case "$p" in
         shoal-pg) point_shoal "shoal 1x PostgreSQL" pg 1 ;;
         kea-pg) point_kea "Kea 2.2 PostgreSQL" pg ;;
+        shoal-pg-defaults) point_shoal "shoal 1x PG, defaults" pg 1 defaults ;;
         shoal-pg2) point_shoal "shoal 2x PostgreSQL" pg 2 ;;
         shoal-my) point_shoal "shoal 1x MySQL" my 1 ;;
         kea-my) point_kea "Kea 2.2 MySQL" my ;;
@@ -267,6 +276,7 @@ while IFS='|' read -r label rest; do
     r=""
     case "$label" in
         "shoal 1x PostgreSQL") r=$(ratio "shoal 1x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
+        "shoal 1x PG, defaults") r=$(ratio "shoal 1x PG, defaults" "Kea 2.2 PostgreSQL") ;;
         "shoal 2x PostgreSQL") r=$(ratio "shoal 2x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
         "shoal 1x MySQL") r=$(ratio "shoal 1x MySQL" "Kea 2.2 MySQL") ;;
     esac

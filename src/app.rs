@@ -130,12 +130,12 @@ async fn open_with_retry(
 }
 
 /// The host databases in look-up order: `hosts-database(s)`, or the lease database's
-/// own `hosts` table when none is configured (as Kea).
+/// own `hosts` table when neither key is given (none for `"hosts-databases": []`).
 async fn open_host_databases(
     cfg: &crate::settings::Dhcp4Config,
     lease_db: &store::Db,
 ) -> anyhow::Result<Vec<Arc<dyn HostStore>>> {
-    if cfg.hosts_databases.is_empty() {
+    if cfg.hosts_in_lease_db {
         return Ok(vec![lease_db.hosts()]);
     }
     let mut out = Vec::new();
@@ -254,4 +254,41 @@ pub async fn reclaim_once(
         info!(reclaimed = total, "expired leases reclaimed");
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    async fn sources(hosts_keys: &str) -> usize {
+        let json = format!(r#"{{"Dhcp4": {{ {hosts_keys} "subnet4": []}}}}"#);
+        let settings = Settings::from_str_with_env(&json, &[]).expect("valid");
+        let dir = std::env::temp_dir().join(format!(
+            "shoal-app-test-{}-{}.db",
+            std::process::id(),
+            hosts_keys.len()
+        ));
+        let cfg = crate::settings::DatabaseConfig::sqlite(dir.to_str().expect("utf-8 path"));
+        let db = store::open_for_server(&cfg).await.expect("sqlite");
+        let n = open_host_databases(&settings.dhcp4, &db)
+            .await
+            .expect("host databases")
+            .len();
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn hosts_come_from_the_lease_database_unless_configured_empty() {
+        assert_eq!(sources("").await, 1, "the lease database's own hosts table");
+        assert_eq!(
+            sources(r#""hosts-databases": [],"#).await,
+            0,
+            "an empty list: no database reservations, no look-ups"
+        );
+    }
 }

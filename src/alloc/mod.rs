@@ -64,6 +64,172 @@ pub fn locate<'c, 'a>(
     })
 }
 
+/// The store operations an allocation makes. [`Hold`] makes them on the store (an OFFER
+/// is written, holding its address for the offer lifetime); [`Peek`] answers the same
+/// questions without writing (`offer-lifetime: 0`, Kea's default: the REQUEST's claim
+/// is the only write, and a clash between two offers ends in a NAK).
+#[async_trait::async_trait]
+pub trait Claims: Sync {
+    /// See [`LeaseStore::lease4_by_client`].
+    async fn lease4_by_client(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+    ) -> StoreResult<Option<Lease4>>;
+    /// See [`LeaseStore::previous_or_free4`].
+    async fn previous_or_free4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree>;
+    /// See [`LeaseStore::claim4`].
+    async fn claim4(
+        &self,
+        lease: &Lease4,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+    /// See [`LeaseStore::claim_free4`].
+    async fn claim_free4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+    /// See [`LeaseStore::claim_expired4`].
+    async fn claim_expired4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>>;
+}
+
+/// Claims written to the store.
+pub struct Hold<'s>(pub &'s dyn LeaseStore);
+
+#[async_trait::async_trait]
+impl Claims for Hold<'_> {
+    async fn lease4_by_client(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+    ) -> StoreResult<Option<Lease4>> {
+        self.0.lease4_by_client(client, subnet_ids).await
+    }
+    async fn previous_or_free4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree> {
+        self.0
+            .previous_or_free4(client, subnet_ids, lease, pools, now)
+            .await
+    }
+    async fn claim4(
+        &self,
+        lease: &Lease4,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        self.0.claim4(lease, client, now).await
+    }
+    async fn claim_free4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        self.0.claim_free4(lease, pools, now).await
+    }
+    async fn claim_expired4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        self.0.claim_expired4(lease, pools, now).await
+    }
+}
+
+/// Claims answered by reading only: the lease a claim would write, nothing written.
+pub struct Peek<'s>(pub &'s dyn LeaseStore);
+
+/// `lease` moved to `address`, with the pool id of the range holding it.
+fn placed(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange]) -> Lease4 {
+    Lease4 {
+        address,
+        pool_id: pools
+            .iter()
+            .find(|p| p.contains(address))
+            .map_or(lease.pool_id, |p| p.pool_id),
+        ..lease.clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Claims for Peek<'_> {
+    async fn lease4_by_client(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+    ) -> StoreResult<Option<Lease4>> {
+        self.0.lease4_by_client(client, subnet_ids).await
+    }
+    async fn previous_or_free4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree> {
+        let got = self
+            .0
+            .previous_or_peek4(client, subnet_ids, lease.subnet_id, pools, now)
+            .await?;
+        Ok(match got {
+            PreviousOrFree::Previous(a) => PreviousOrFree::Previous(a),
+            PreviousOrFree::Free(a) => PreviousOrFree::Free(a.map(|a| placed(lease, a, pools))),
+        })
+    }
+    async fn claim4(
+        &self,
+        lease: &Lease4,
+        client: &ClientKey,
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        Ok(match self.0.lease4_by_address(lease.address).await? {
+            Some(cur) if !cur.takeable(now) && !client.owns(&cur) => None,
+            _ => Some(lease.clone()),
+        })
+    }
+    async fn claim_free4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        let got = self.0.peek_free4(lease.subnet_id, pools, now).await?;
+        Ok(got.map(|a| placed(lease, a, pools)))
+    }
+    async fn claim_expired4(
+        &self,
+        lease: &Lease4,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Lease4>> {
+        let got = self.0.peek_expired4(lease.subnet_id, pools, now).await?;
+        Ok(got.map(|a| placed(lease, a, pools)))
+    }
+}
+
 /// Builds the lease to write for a given subnet (lifetimes differ per subnet).
 pub trait LeaseTemplate: Sync {
     /// The lease to store at `address` in `subnet`/`pool`.
@@ -116,7 +282,7 @@ const MAX_RESERVED_SKIPS: usize = 8;
 /// Claim an address for the client following the policy above. `None` when every
 /// permitted pool is exhausted.
 pub async fn allocate(
-    store: &dyn LeaseStore,
+    store: &dyn Claims,
     template: &dyn LeaseTemplate,
     guard: &dyn AddressGuard,
     req: &AllocRequest<'_, '_>,
@@ -210,7 +376,7 @@ enum Pick {
 }
 
 async fn pick(
-    store: &dyn LeaseStore,
+    store: &dyn Claims,
     template: &dyn LeaseTemplate,
     guard: &dyn AddressGuard,
     choice: &Choice<'_>,
@@ -250,7 +416,7 @@ fn out_of_pool(addr: Ipv4Addr) -> Pool4 {
 }
 
 async fn guarded_claim(
-    store: &dyn LeaseStore,
+    store: &dyn Claims,
     template: &dyn LeaseTemplate,
     guard: &dyn AddressGuard,
     client: &ClientKey,
@@ -269,7 +435,7 @@ async fn guarded_claim(
 
 /// Claim one specific address if it lies in a permitted pool.
 pub async fn claim_at(
-    store: &dyn LeaseStore,
+    store: &dyn Claims,
     template: &dyn LeaseTemplate,
     client: &ClientKey,
     choices: &[Choice<'_>],

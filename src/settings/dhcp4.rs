@@ -72,6 +72,7 @@ pub(crate) fn read_dhcp4(v: &Value, path: &str, p: &mut Problems) -> Option<Dhcp
         interfaces: read_interfaces(&o, p),
         lease_database: read_lease_db(&o, p),
         hosts_databases: read_hosts_dbs(&o, p),
+        hosts_in_lease_db: !o.has("hosts-database") && !o.has("hosts-databases"),
         valid_lifetime: global.lifetimes(),
         timers: global.timers(),
         offer_lifetime,

@@ -24,6 +24,10 @@ pub struct Dhcp4Config {
     pub lease_database: DatabaseConfig,
     /// `hosts-database` (one) or `hosts-databases` (list).
     pub hosts_databases: Vec<DatabaseConfig>,
+    /// Neither key given: reservations are also looked up in the lease database's own
+    /// `hosts` table. False with `"hosts-databases": []`: no database reservations at all
+    /// (no look-up per packet), only those in this file.
+    pub hosts_in_lease_db: bool,
     /// Global `valid-lifetime` / `min-valid-lifetime` / `max-valid-lifetime`.
     pub valid_lifetime: Lifetimes,
     /// Global T1/T2 settings.

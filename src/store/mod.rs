@@ -95,6 +95,14 @@ pub struct Lease4 {
     pub remote_id: Option<Vec<u8>>,
 }
 
+impl Lease4 {
+    /// May anyone take this row's address at `now`? Reclaimed or released, or expired
+    /// (declined ones too, after their probation).
+    pub fn takeable(&self, now: UnixTime) -> bool {
+        self.state.is_free() || self.expire < now
+    }
+}
+
 /// An offer written over the same client's still-active lease must leave that lease as
 /// it is: a sibling front-end's late OFFER must not turn a committed lease back into an
 /// offer with a short expiry. Backends return the existing row instead.
@@ -271,13 +279,14 @@ pub struct SubnetLeaseCounts {
     pub declined: u64,
 }
 
-/// What [`LeaseStore::previous_or_free4`] found.
+/// What [`LeaseStore::previous_or_free4`] (a claimed lease) or
+/// [`LeaseStore::previous_or_peek4`] (a free address, nothing written) found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PreviousOrFree {
+pub enum PreviousOrFree<T = Lease4> {
     /// The client already has a row at this address (nothing was written).
     Previous(Ipv4Addr),
-    /// The client had no row; a free address was claimed for it (None: none was free).
-    Free(Option<Lease4>),
+    /// The client had no row; what the free list gave (None: nothing was free).
+    Free(Option<T>),
 }
 
 /// Errors at the storage boundary.
@@ -391,6 +400,45 @@ pub trait LeaseStore: Send + Sync + 'static {
         ))
     }
 
+    /// A free address of `pools` for an OFFER that is not written (`offer-lifetime: 0`):
+    /// from the free list (possibly a stale row, which the REQUEST's claim then refuses),
+    /// never one reserved in `hosts` for `subnet_id`, chosen
+    /// at random among the lowest few of each range so that concurrent DISCOVERs seldom
+    /// pick the same one. Nothing is written.
+    async fn peek_free4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>>;
+
+    /// [`LeaseStore::lease4_by_client`]'s address when the client has a row, else
+    /// [`LeaseStore::peek_free4`]; nothing is written. A backend may do both in one round
+    /// trip.
+    async fn previous_or_peek4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree<Ipv4Addr>> {
+        if let Some(prev) = self.lease4_by_client(client, subnet_ids).await? {
+            return Ok(PreviousOrFree::Previous(prev.address));
+        }
+        Ok(PreviousOrFree::Free(
+            self.peek_free4(subnet_id, pools, now).await?,
+        ))
+    }
+
+    /// The address [`LeaseStore::claim_expired4`] would take over, without taking it.
+    async fn peek_expired4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>>;
+
     /// Take over the longest-expired lease row inside `pools` (state default, offered or
     /// declined with `expire < now`; never a reserved address), atomically.
     async fn claim_expired4(
@@ -495,6 +543,7 @@ pub mod migrate;
 
 mod db;
 mod fastpool;
+mod peek_sql;
 pub(crate) use db::{addr_from_db, addr_to_db, id_from_db, id_to_db, map_err, DbInner};
 pub use db::{admin_command, backend_of, open_for_server, redact_url, Db};
 

@@ -92,16 +92,15 @@ async fn claim_free_takes_lowest_free_address_in_pool(t: &TestDb) {
     assert_eq!(s.lease4_by_address(ip(11)).await.unwrap(), Some(got));
 }
 
-async fn claim_free_skips_reserved_address(t: &TestDb) {
-    let p = pool(10, 12);
-    let s = loaded(t, &[p]).await;
+/// Reserve `address` in subnet 1 for a client that never shows up.
+async fn reserve(t: &TestDb, address: Ipv4Addr) {
     let h = Host {
         host_id: 0,
         identifier_type: IdentifierType::HwAddress,
         identifier: mac(99),
         ipv4_subnet_id: Some(1),
         ipv6_subnet_id: None,
-        ipv4_address: Some(ip(10)),
+        ipv4_address: Some(address),
         hostname: None,
         client_classes4: vec![],
         client_classes6: vec![],
@@ -112,6 +111,12 @@ async fn claim_free_skips_reserved_address(t: &TestDb) {
         user_context: None,
     };
     t.db.hosts().add_host(&h).await.expect("add_host");
+}
+
+async fn claim_free_skips_reserved_address(t: &TestDb) {
+    let p = pool(10, 12);
+    let s = loaded(t, &[p]).await;
+    reserve(t, ip(10)).await;
     let got = s
         .claim_free4(&lease(ip(0), 1, NOW + 600), &[p], NOW)
         .await
@@ -747,6 +752,123 @@ async fn concurrent_previous_or_free_never_duplicate(t: &TestDb) {
     second.close().await;
 }
 
+async fn peek_free_picks_a_low_free_address_without_writing(t: &TestDb) {
+    // 60 addresses: picks come from the lowest 32 free ones, at random.
+    let p = PoolRange {
+        start: Ipv4Addr::new(10, 0, 1, 0),
+        end: Ipv4Addr::new(10, 0, 1, 59),
+        subnet_id: 1,
+        pool_id: 7,
+    };
+    let s = loaded(t, &[p]).await;
+    let mut seen = HashSet::new();
+    for _ in 0..40 {
+        let a = s
+            .peek_free4(1, &[p], NOW)
+            .await
+            .unwrap()
+            .expect("a free address");
+        assert!(
+            a <= Ipv4Addr::new(10, 0, 1, 31),
+            "{a} is among the lowest free ones"
+        );
+        seen.insert(a);
+    }
+    assert!(
+        seen.len() > 1,
+        "picks are spread, not always the same address"
+    );
+    assert_eq!(
+        t.raw_count("SELECT COUNT(*) FROM free_lease4").await,
+        60,
+        "nothing taken"
+    );
+    assert!(s.all_leases4().await.unwrap().is_empty());
+}
+
+async fn peek_free_skips_leased_and_reserved_addresses(t: &TestDb) {
+    let p = pool(10, 12);
+    let s = loaded(t, &[p]).await;
+    // .10 is reserved for someone; .11 is leased.
+    reserve(t, ip(10)).await;
+    assert!(s
+        .claim4(&lease(ip(11), 1, NOW + 600), &key(1), NOW)
+        .await
+        .unwrap()
+        .is_some());
+    for _ in 0..10 {
+        assert_eq!(s.peek_free4(1, &[p], NOW).await.unwrap(), Some(ip(12)));
+    }
+    assert!(s
+        .claim4(&lease(ip(12), 2, NOW + 600), &key(2), NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(s.peek_free4(1, &[p], NOW).await.unwrap(), None);
+    assert_eq!(s.peek_free4(1, &[], NOW).await.unwrap(), None);
+}
+
+async fn peek_expired_finds_the_oldest_without_taking_it(t: &TestDb) {
+    let p = pool(10, 12);
+    let s = loaded(t, &[p]).await;
+    for (a, c, exp) in [(10, 1, NOW - 50), (11, 2, NOW - 500), (12, 3, NOW + 500)] {
+        assert!(s
+            .claim4(&lease(ip(a), c, exp), &key(c), NOW - 1000)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    assert_eq!(s.peek_expired4(1, &[p], NOW).await.unwrap(), Some(ip(11)));
+    assert_eq!(
+        s.peek_expired4(1, &[p], NOW).await.unwrap(),
+        Some(ip(11)),
+        "not taken"
+    );
+    assert_eq!(
+        s.peek_expired4(1, &[pool(12, 12)], NOW).await.unwrap(),
+        None
+    );
+}
+
+async fn previous_or_peek_reads_only(t: &TestDb) {
+    let p = pool(10, 12);
+    let s = loaded(t, &[p]).await;
+    assert!(s
+        .claim4(&lease(ip(12), 1, NOW + 600), &key(1), NOW)
+        .await
+        .unwrap()
+        .is_some());
+    let got = s
+        .previous_or_peek4(&key(1), &[1], 1, &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got, PreviousOrFree::Previous(ip(12)));
+    let got = s
+        .previous_or_peek4(&key(2), &[1], 1, &[p], NOW)
+        .await
+        .unwrap();
+    assert!(
+        matches!(got, PreviousOrFree::Free(Some(a)) if a == ip(10) || a == ip(11)),
+        "{got:?}"
+    );
+    let anon = ClientKey {
+        client_id: None,
+        hwaddr: Vec::new(),
+    };
+    let got = s
+        .previous_or_peek4(&anon, &[1], 1, &[p], NOW)
+        .await
+        .unwrap();
+    assert!(matches!(got, PreviousOrFree::Free(Some(_))), "{got:?}");
+    let got = s
+        .previous_or_peek4(&key(2), &[1], 1, &[], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got, PreviousOrFree::Free(None));
+    assert_eq!(s.all_leases4().await.unwrap().len(), 1, "nothing written");
+    assert_eq!(t.raw_count("SELECT COUNT(*) FROM free_lease4").await, 2);
+}
+
 battery!(
     claim_free_takes_lowest_free_address_in_pool,
     claim_free_skips_reserved_address,
@@ -774,4 +896,8 @@ battery!(
     previous_or_free_returns_the_clients_row_without_writing,
     previous_or_free_claims_for_a_new_client,
     concurrent_previous_or_free_never_duplicate,
+    peek_free_picks_a_low_free_address_without_writing,
+    peek_free_skips_leased_and_reserved_addresses,
+    peek_expired_finds_the_oldest_without_taking_it,
+    previous_or_peek_reads_only,
 );

@@ -523,8 +523,83 @@ pub async fn expired_lease_address_is_reused(t: &TestDb) {
     );
 }
 
+/// offer-lifetime 0: OFFERs are not held in the database (Kea's default).
+const UNHELD: &str = r#"{ "Dhcp4": { "valid-lifetime": 3600, "offer-lifetime": 0,
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24",
+                 "pools": [ { "pool": "192.0.2.10 - 192.0.2.11" } ] } ] } }"#;
+
+pub async fn unheld_offer_writes_nothing_and_request_commits(t: &TestDb) {
+    let r = rig_with(t, UNHELD).await;
+    let c = Client::new(1);
+    let offer = sent(r.send(c.msg(MessageType::Discover).bytes()).await);
+    assert_eq!(offer.kind(), MessageType::Offer);
+    assert_eq!(offer.lease_time(), Some(3600));
+    assert!(
+        r.leases().all_leases4().await.unwrap().is_empty(),
+        "nothing written"
+    );
+    assert_eq!(t.raw_count("SELECT COUNT(*) FROM free_lease4").await, 2);
+    let addr = r.dora(&c).await;
+    let row = r.leases().lease4_by_address(addr).await.unwrap().unwrap();
+    assert_eq!((row.state, row.expire), (LeaseState::Default, T0 + 3600));
+    assert_eq!(t.raw_count("SELECT COUNT(*) FROM free_lease4").await, 1);
+    // The client comes back to its address; another one is offered the other address.
+    let again = sent(r.send(c.msg(MessageType::Discover).bytes()).await);
+    assert_eq!(again.yiaddr(), addr);
+    let other = sent(
+        r.send(Client::new(2).msg(MessageType::Discover).bytes())
+            .await,
+    );
+    assert_ne!(
+        other.yiaddr(),
+        addr,
+        "an active lease is never offered to another"
+    );
+    // Asking for the leased address does not get it either.
+    let asked = sent(
+        r.send(
+            Client::new(3)
+                .msg(MessageType::Discover)
+                .requested(addr)
+                .bytes(),
+        )
+        .await,
+    );
+    assert_ne!(asked.yiaddr(), addr);
+}
+
+pub async fn unheld_offers_that_clash_end_in_nak(t: &TestDb) {
+    let r = rig_with(t, UNHELD).await;
+    let (a, b, c) = (Client::new(1), Client::new(2), Client::new(3));
+    // Fill one address, so both new clients can only be offered the other one.
+    let first = r.dora(&c).await;
+    let oa = sent(r.send(a.msg(MessageType::Discover).bytes()).await);
+    let ob = sent(r.send(b.msg(MessageType::Discover).bytes()).await);
+    assert_eq!(
+        oa.yiaddr(),
+        ob.yiaddr(),
+        "nothing held: both offered the last address"
+    );
+    assert_ne!(oa.yiaddr(), first);
+    let req = |cl: &Client| {
+        cl.msg(MessageType::Request)
+            .requested(oa.yiaddr())
+            .server_id(SERVER)
+            .bytes()
+    };
+    assert_eq!(sent(r.send(req(&a)).await).kind(), MessageType::Ack);
+    assert_eq!(sent(r.send(req(&b)).await).kind(), MessageType::Nak);
+    // b starts again and finds the pool full.
+    match r.send(b.msg(MessageType::Discover).bytes()).await {
+        Reply::Drop(DropReason::PoolExhausted) => {}
+        other => panic!("expected pool exhausted, got {other:?}"),
+    }
+}
+
 battery!(
     discover_offers_pool_address_with_options,
+    unheld_offer_writes_nothing_and_request_commits,
+    unheld_offers_that_clash_end_in_nak,
     requested_options_are_sent,
     request_commits_offer,
     returning_client_gets_same_address,

@@ -1,5 +1,7 @@
-//! DISCOVER → OFFER. The offered address is held in the database (state `offered`) for
-//! offer-lifetime, so a sibling front-end cannot offer it to someone else meanwhile.
+//! DISCOVER → OFFER. With a non-zero offer-lifetime the offered address is held in the
+//! database (state `offered`) for that long, so a sibling front-end cannot offer it to
+//! someone else meanwhile. With `offer-lifetime: 0` (Kea's default) nothing is written:
+//! the address is picked by reading only, and the REQUEST's claim is the one write.
 
 use dhcproto::v4::{DhcpOption, MessageType};
 use tracing::debug;
@@ -9,18 +11,20 @@ use crate::alloc::{self, AllocRequest};
 use crate::dhcp::{DropReason, Reply};
 use crate::store::LeaseState;
 
-/// Offer hold when offer-lifetime is 0 (Kea's "not persisted"): long enough for the
-/// client's REQUEST, short enough not to waste addresses.
-const DEFAULT_OFFER_HOLD: u32 = 10;
+/// How long a DISCOVER's host look-up is kept for its REQUEST when the offer is not held
+/// in the database (offer-lifetime 0).
+const UNHELD_OFFER_MEMORY: u32 = 10;
 
 pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
     let Some(selected) = env.subnet(ctx) else {
         return Ok(Reply::Drop(DropReason::NoSubnet));
     };
     let choices = subnet::choices(env.cfg, selected, ctx);
-    let hold = match selected.offer_lifetime {
-        0 => DEFAULT_OFFER_HOLD,
-        n => n,
+    let held = selected.offer_lifetime > 0;
+    let hold = if held {
+        selected.offer_lifetime
+    } else {
+        UNHELD_OFFER_MEMORY
     };
     let template = Template {
         cfg: env.cfg,
@@ -38,7 +42,12 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         now: env.now,
     };
     let guard = Guard { env, ctx };
-    let Some(lease) = alloc::allocate(env.leases, &template, &guard, &req).await? else {
+    let got = if held {
+        alloc::allocate(&alloc::Hold(env.leases), &template, &guard, &req).await?
+    } else {
+        alloc::allocate(&alloc::Peek(env.leases), &template, &guard, &req).await?
+    };
+    let Some(lease) = got else {
         return Ok(Reply::Drop(DropReason::PoolExhausted));
     };
     debug!(address = %lease.address, subnet = lease.subnet_id, "offering");

@@ -123,8 +123,7 @@ impl V4Handler {
     }
 
     fn prepare(cfg: Arc<Dhcp4Config>, host_dbs: &[Arc<dyn HostStore>]) -> Loaded {
-        let hosts =
-            hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_databases.is_empty());
+        let hosts = hosts::HostSources::new(&cfg, host_dbs.to_vec(), cfg.hosts_in_lease_db);
         // Settings validation compiled these already; a failure here cannot happen for a
         // loaded configuration, and would leave only the built-in classes.
         let classes = crate::classify::ClassSet::compile(&cfg.client_classes, &|_| false)

@@ -20,8 +20,10 @@ pub(super) async fn handle(env: &Env<'_>, ctx: &Ctx) -> HandlerResult {
         if Some(named) != ours {
             // The client chose another server: free what else was offered to it, at once,
             // but not the address that server is committing (a sibling front-end may
-            // have offered the same one from the shared database).
-            if let Some(addr) = ctx.requested {
+            // have offered the same one from the shared database). Offers that are not
+            // held (offer-lifetime 0) left nothing to free.
+            let held = env.subnet(ctx).is_none_or(|s| s.offer_lifetime > 0);
+            if let (true, Some(addr)) = (held, ctx.requested) {
                 let client = ctx.client_key(env.cfg.match_client_id);
                 env.leases.release_offers4(&client, addr, env.now).await?;
             }

@@ -20,6 +20,9 @@ use crate::store::{
 };
 
 use super::lease4_sql::*;
+use crate::store::peek_sql::{
+    peek_expired_binds, peek_expired_sql, peek_free_binds, peek_free_sql, question,
+};
 
 #[async_trait::async_trait]
 impl LeaseStore for MySqlStore {
@@ -90,6 +93,27 @@ impl LeaseStore for MySqlStore {
             return Ok(None);
         }
         retrying_on!(self.fast, c => self.claim_free4_once(c, lease, pools, now), None)
+    }
+
+    async fn peek_free4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        _now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_free_sql(pools.len(), question, "RAND");
+        self.peek(sql, peek_free_binds(subnet_id, pools)).await
+    }
+
+    async fn peek_expired4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_expired_sql(pools.len(), question);
+        self.peek(sql, peek_expired_binds(subnet_id, pools, now))
+            .await
     }
 
     async fn claim_expired4(
@@ -213,5 +237,22 @@ impl LeaseStore for MySqlStore {
 
     async fn upload_leases4(&self, leases: &[Lease4]) -> StoreResult<u64> {
         retrying!(self.upload_once(leases), 0)
+    }
+}
+
+impl MySqlStore {
+    /// Run a read-only pick (`store/peek_sql.rs`); no ranges, no address.
+    async fn peek(&self, sql: String, binds: Vec<i64>) -> StoreResult<Option<Ipv4Addr>> {
+        if binds.len() <= 2 {
+            return Ok(None);
+        }
+        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for v in binds {
+            q = q.bind(v);
+        }
+        let mut c = self.fast.get().await?;
+        let r = q.fetch_optional(&mut *c).await;
+        let a = c.finish(r)?;
+        a.map(|a| addr_from_db(a, "address")).transpose()
     }
 }

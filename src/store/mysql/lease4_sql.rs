@@ -223,11 +223,6 @@ pub(super) async fn lock_lease(
         .map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
-/// Is the address of `cur` free for anyone at `now`?
-pub(super) fn is_takeable(cur: &Lease4, now: UnixTime) -> bool {
-    cur.state.is_free() || cur.expire < now
-}
-
 impl MySqlStore {
     pub(super) async fn claim4_once(
         &self,
@@ -243,7 +238,7 @@ impl MySqlStore {
             .await?;
         let cur = lock_lease(&mut tx, lease.address).await?;
         if let Some(cur) = &cur {
-            if !is_takeable(cur, now) && !client.owns(cur) {
+            if !cur.takeable(now) && !client.owns(cur) {
                 tx.rollback().await?;
                 return Ok(Step::Done(None));
             }
@@ -288,7 +283,7 @@ impl MySqlStore {
             let addr = addr_from_db(a, "address")
                 .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
             let cur = lock_lease(&mut tx, addr).await?;
-            if cur.as_ref().is_some_and(|c| !is_takeable(c, now)) {
+            if cur.as_ref().is_some_and(|c| !c.takeable(now)) {
                 continue; // stale free-list row, now removed
             }
             let placed = with_address(lease, addr, pools);

@@ -23,6 +23,9 @@ use crate::store::{
 };
 
 use super::lease4_sql::*;
+use crate::store::peek_sql::{
+    dollar, peek_expired_binds, peek_expired_sql, peek_free_binds, peek_free_sql,
+};
 
 #[async_trait::async_trait]
 impl LeaseStore for PgStore {
@@ -191,6 +194,67 @@ impl LeaseStore for PgStore {
                 self.claim_free4(lease, &pools, now).await?,
             )),
         }
+    }
+
+    async fn peek_free4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        _now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_free_sql(pools.len(), dollar, "random");
+        self.peek(sql, peek_free_binds(subnet_id, pools)).await
+    }
+
+    async fn previous_or_peek4(
+        &self,
+        client: &ClientKey,
+        subnet_ids: &[u32],
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<PreviousOrFree<Ipv4Addr>> {
+        let Some((col, key)) = client.lookup() else {
+            return Ok(PreviousOrFree::Free(
+                self.peek_free4(subnet_id, pools, now).await?,
+            ));
+        };
+        let peek = match pools.len() {
+            0 => "NULL::bigint".to_string(),
+            n => format!("({})", peek_free_sql(n, dollar, "random")),
+        };
+        let (k, k1) = (3 * pools.len() + 1, 3 * pools.len() + 2);
+        let sql = format!(
+            "WITH prev AS (SELECT address FROM lease4 WHERE {col} = ${k} \
+             AND subnet_id = ANY(${k1}) AND state <> 3 ORDER BY expire DESC LIMIT 1) \
+             SELECT (SELECT address FROM prev) AS prev, \
+             CASE WHEN NOT EXISTS (SELECT 1 FROM prev) THEN {peek} END AS free"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in peek_free_binds(subnet_id, pools) {
+            q = q.bind(v);
+        }
+        let subnets: Vec<i64> = subnet_ids.iter().map(|&s| i64::from(s)).collect();
+        let mut c = self.fast.get().await?;
+        let r = q.bind(key).bind(subnets).fetch_one(&mut *c).await;
+        let row = c.finish(r)?;
+        let prev: Option<i64> = row.try_get("prev").map_err(map_err)?;
+        let free: Option<i64> = row.try_get("free").map_err(map_err)?;
+        Ok(match (prev, free) {
+            (Some(a), _) => PreviousOrFree::Previous(addr_from_db(a, "address")?),
+            (None, a) => PreviousOrFree::Free(a.map(|a| addr_from_db(a, "address")).transpose()?),
+        })
+    }
+
+    async fn peek_expired4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_expired_sql(pools.len(), dollar);
+        self.peek(sql, peek_expired_binds(subnet_id, pools, now))
+            .await
     }
 
     async fn claim_expired4(
@@ -406,5 +470,22 @@ impl PgStore {
             .await
             .map_err(map_err)?;
         Ok(n > 0)
+    }
+}
+
+impl PgStore {
+    /// Run a read-only pick (`store/peek_sql.rs`); no ranges, no address.
+    async fn peek(&self, sql: String, binds: Vec<i64>) -> StoreResult<Option<Ipv4Addr>> {
+        if binds.len() <= 2 {
+            return Ok(None);
+        }
+        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for v in binds {
+            q = q.bind(v);
+        }
+        let mut c = self.fast.get().await?;
+        let r = q.fetch_optional(&mut *c).await;
+        let a = c.finish(r)?;
+        a.map(|a| addr_from_db(a, "address")).transpose()
     }
 }

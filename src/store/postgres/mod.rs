@@ -64,7 +64,10 @@ impl PgStore {
 
     /// Open the pools for `cfg` (no schema check).
     pub async fn connect(cfg: &DatabaseConfig) -> StoreResult<Self> {
-        let opts = connect_options(cfg)?;
+        // No JIT: every statement here touches a few rows, and a pessimistic row estimate
+        // (a free-list pick whose filters the planner cannot size) made PostgreSQL spend
+        // a quarter of a second compiling a sub-millisecond query.
+        let opts = connect_options(cfg)?.options([("jit", "off")]);
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout.max(1)));
         // Background and administrative work needs few connections; packets use `fast`.
         let pool = PgPoolOptions::new()

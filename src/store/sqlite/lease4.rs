@@ -18,6 +18,9 @@ use crate::store::{
 };
 
 use super::lease4_sql::*;
+use crate::store::peek_sql::{
+    dollar, peek_expired_binds, peek_expired_sql, peek_free_binds, peek_free_sql,
+};
 
 #[async_trait::async_trait]
 impl LeaseStore for SqliteStore {
@@ -91,7 +94,7 @@ impl LeaseStore for SqliteStore {
     ) -> StoreResult<Option<Lease4>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(map_err)?;
         if let Some(cur) = current(&mut tx, lease.address).await? {
-            if !is_takeable(&cur, now) && !client.owns(&cur) {
+            if !cur.takeable(now) && !client.owns(&cur) {
                 tx.rollback().await.map_err(map_err)?;
                 return Ok(None);
             }
@@ -118,7 +121,7 @@ impl LeaseStore for SqliteStore {
         for p in &ranges {
             while let Some(addr) = pick_free(&mut tx, p, lease.subnet_id).await? {
                 let cur = current(&mut tx, addr).await?;
-                if cur.as_ref().is_some_and(|c| !is_takeable(c, now)) {
+                if cur.as_ref().is_some_and(|c| !c.takeable(now)) {
                     // A stale free-list row: drop it and look again.
                     sqlx::query(DELETE_FREE)
                         .bind(addr_to_db(addr))
@@ -139,6 +142,27 @@ impl LeaseStore for SqliteStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(None)
+    }
+
+    async fn peek_free4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        _now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_free_sql(pools.len(), dollar, "random");
+        self.peek(sql, peek_free_binds(subnet_id, pools)).await
+    }
+
+    async fn peek_expired4(
+        &self,
+        subnet_id: u32,
+        pools: &[PoolRange],
+        now: UnixTime,
+    ) -> StoreResult<Option<Ipv4Addr>> {
+        let sql = peek_expired_sql(pools.len(), dollar);
+        self.peek(sql, peek_expired_binds(subnet_id, pools, now))
+            .await
     }
 
     async fn claim_expired4(
@@ -372,5 +396,20 @@ impl SqliteStore {
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+}
+
+impl SqliteStore {
+    /// Run a read-only pick (`store/peek_sql.rs`); no ranges, no address.
+    async fn peek(&self, sql: String, binds: Vec<i64>) -> StoreResult<Option<Ipv4Addr>> {
+        if binds.len() <= 2 {
+            return Ok(None);
+        }
+        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for v in binds {
+            q = q.bind(v);
+        }
+        let a = q.fetch_optional(&self.pool).await.map_err(map_err)?;
+        a.map(|a| addr_from_db(a, "address")).transpose()
     }
 }

@@ -6,7 +6,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
 
-use crate::store::{map_err, Lease4, PoolRange, StoreResult, UnixTime};
+use crate::store::{map_err, Lease4, PoolRange, StoreResult};
 
 pub(super) type LiteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
 
@@ -108,11 +108,6 @@ pub(super) async fn write_lease(conn: &mut SqliteConnection, lease: &Lease4) -> 
         .await
         .map_err(map_err)?;
     Ok(())
-}
-
-/// Is the address of `cur` free for anyone at `now`?
-pub(super) fn is_takeable(cur: &Lease4, now: UnixTime) -> bool {
-    cur.state.is_free() || cur.expire < now
 }
 
 /// `lease` placed at `address`, with the pool id of the range it fell in.

@@ -1,0 +1,109 @@
+//! Read-only address picks for OFFERs that are not held in the database
+//! (`offer-lifetime: 0`, Kea's behaviour): the SQL every backend shares.
+//!
+//! Placeholders are numbered in order of appearance, so one binding order serves both
+//! `$n` (PostgreSQL, SQLite) and `?` (MySQL) databases: per range its start, end, the
+//! subnet id and now for [`peek_free_sql`]; the ranges, then now and the subnet id for
+//! [`peek_expired_sql`].
+
+use super::{addr_to_db, PoolRange, UnixTime};
+
+/// How many of the lowest free addresses of each range a pick chooses among at random:
+/// concurrent DISCOVERs (on any front-end) then seldom offer the same address, and the
+/// loser of a clash just gets a NAK and asks again.
+pub(crate) const PEEK_SPREAD: u32 = 32;
+
+/// A random free address of the given ranges, not reserved in `hosts` for the subnet.
+/// A stale free-list row (its address in use: a pool load raced a claim) is not filtered
+/// here, as the check would make the planner scan every lease below the free addresses;
+/// the REQUEST's claim refuses such an address, and the client gets a NAK and asks again.
+pub(crate) fn peek_free_sql(ranges: usize, ph: impl Fn(usize) -> String, random: &str) -> String {
+    let parts: Vec<String> = (0..ranges)
+        .map(|i| {
+            let p = |k: usize| ph(3 * i + k);
+            format!(
+                "SELECT address FROM (SELECT f.address FROM free_lease4 f \
+                 WHERE f.address BETWEEN {} AND {} \
+                 AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = f.address \
+                   AND h.dhcp4_subnet_id = {}) \
+                 ORDER BY f.address LIMIT {PEEK_SPREAD}) r{i}",
+                p(1),
+                p(2),
+                p(3)
+            )
+        })
+        .collect();
+    format!(
+        "SELECT address FROM ({}) u ORDER BY {random}() LIMIT 1",
+        parts.join(" UNION ALL ")
+    )
+}
+
+/// The longest-expired lease row of the given ranges that may be taken over (as
+/// `claim_expired4` would take it), never a reserved address.
+pub(crate) fn peek_expired_sql(ranges: usize, ph: impl Fn(usize) -> String) -> String {
+    let within: Vec<String> = (0..ranges)
+        .map(|i| format!("l.address BETWEEN {} AND {}", ph(2 * i + 1), ph(2 * i + 2)))
+        .collect();
+    format!(
+        "SELECT l.address FROM lease4 l WHERE ({}) AND l.state IN (0, 1, 5) AND l.expire < {} \
+         AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = l.address \
+           AND h.dhcp4_subnet_id = {}) ORDER BY l.expire LIMIT 1",
+        within.join(" OR "),
+        ph(2 * ranges + 1),
+        ph(2 * ranges + 2)
+    )
+}
+
+/// The values of [`peek_free_sql`]'s placeholders, in order.
+pub(crate) fn peek_free_binds(subnet_id: u32, pools: &[PoolRange]) -> Vec<i64> {
+    pools
+        .iter()
+        .flat_map(|p| [addr_to_db(p.start), addr_to_db(p.end), i64::from(subnet_id)])
+        .collect()
+}
+
+/// The values of [`peek_expired_sql`]'s placeholders, in order.
+pub(crate) fn peek_expired_binds(subnet_id: u32, pools: &[PoolRange], now: UnixTime) -> Vec<i64> {
+    pools
+        .iter()
+        .flat_map(|p| [addr_to_db(p.start), addr_to_db(p.end)])
+        .chain([now, i64::from(subnet_id)])
+        .collect()
+}
+
+/// `$n` placeholders.
+pub(crate) fn dollar(i: usize) -> String {
+    format!("${i}")
+}
+
+/// `?` placeholders.
+pub(crate) fn question(_: usize) -> String {
+    "?".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_binding_order() {
+        let sql = peek_free_sql(2, dollar, "random");
+        let order: Vec<usize> = sql
+            .match_indices('$')
+            .map(|(i, _)| {
+                sql[i + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(order, (1..=6).collect::<Vec<_>>());
+        let sql = peek_expired_sql(2, dollar);
+        assert!(sql.contains("BETWEEN $3 AND $4) AND l.state IN (0, 1, 5) AND l.expire < $5"));
+        assert!(sql.contains("dhcp4_subnet_id = $6"));
+        assert_eq!(peek_free_sql(1, question, "RAND").matches('?').count(), 3);
+    }
+}
