@@ -42,8 +42,7 @@ ID="kb$(( $$ % 10000 ))"
 WORK=$(mktemp -d /tmp/compare-kea.XXXXXX)
 PIDS=()
 LAST_PID=
-DBS_PG=()
-DBS_MY=()
+RUN=$(( $$ % 10000 ))
 NSS=()
 
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -54,8 +53,14 @@ cleanup() {
     sleep 0.5
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
     for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
-    for d in "${DBS_PG[@]}"; do psql -qAt -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done
-    for d in "${DBS_MY[@]}"; do mysql -h 127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done
+    # Databases are named <prefix>_<RUN>_<n> (made in subshells, so found by name here).
+    for d in $(psql -qAt -h 127.0.0.1 -U postgres -c \
+        "SELECT datname FROM pg_database WHERE datname ~ '^(shoal_b|kea_b|pgbench_b)_${RUN}_[0-9]+\$'" 2>/dev/null); do
+        psql -qAt -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
+    done
+    for d in $(mysql -h 127.0.0.1 -uroot -Nse "SHOW DATABASES" 2>/dev/null | grep -E "^(shoal_b|kea_b)_${RUN}_[0-9]+\$"); do
+        mysql -h 127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
+    done
     [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -108,8 +113,8 @@ kea_config() { # file lease-db-json
 EOF
 }
 
-new_pg() { local d="$1_$(( $$ % 10000 ))_$RANDOM"; psql -qAt -h 127.0.0.1 -U postgres -c "CREATE DATABASE $d" >/dev/null; DBS_PG+=("$d"); echo "$d"; }
-new_my() { local d="$1_$(( $$ % 10000 ))_$RANDOM"; mysql -h 127.0.0.1 -uroot -e "CREATE DATABASE $d"; DBS_MY+=("$d"); echo "$d"; }
+new_pg() { local d="$1_${RUN}_$RANDOM"; psql -qAt -h 127.0.0.1 -U postgres -c "CREATE DATABASE $d" >/dev/null; echo "$d"; }
+new_my() { local d="$1_${RUN}_$RANDOM"; mysql -h 127.0.0.1 -uroot -e "CREATE DATABASE $d"; echo "$d"; }
 
 # start NS TAG CMD... : start a server in NS, wait until UDP 67 is bound (10 s)
 start() {
