@@ -6,14 +6,16 @@
 //! database work per DORA. This pool returns a connection without a ping when the
 //! statement using it completed, and discards it otherwise: a future dropped mid-statement
 //! (the per-packet deadline) or any error may leave the protocol state unknown, so such a
-//! connection is closed rather than reused.
+//! connection is closed rather than reused. A connection idle for longer than
+//! [`STALE_AFTER`] is pinged once before reuse, so one closed by the server or a proxy
+//! while idle is replaced instead of failing a packet.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::{ConnectOptions, Connection, Database};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -26,6 +28,9 @@ pub(crate) type Init<DB> = dyn for<'c> Fn(
     ) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>>
     + Send
     + Sync;
+
+/// A connection idle this long is pinged before it is used again.
+const STALE_AFTER: Duration = Duration::from_secs(30);
 
 /// Connections of one database, at most `max` open.
 pub(crate) struct FastPool<DB: Database> {
@@ -53,11 +58,13 @@ impl<DB: Database> std::fmt::Debug for FastPool<DB> {
 
 struct Inner<DB: Database> {
     opts: <DB::Connection as Connection>::Options,
-    /// Most recently returned last: reusing it keeps few connections warm.
-    idle: Mutex<VecDeque<DB::Connection>>,
+    /// Most recently returned last (reusing it keeps few connections warm), with the
+    /// time it was returned.
+    idle: Mutex<VecDeque<(DB::Connection, Instant)>>,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
     init: Option<Box<Init<DB>>>,
+    stale_after: Duration,
 }
 
 impl<DB: Database> FastPool<DB> {
@@ -76,6 +83,7 @@ impl<DB: Database> FastPool<DB> {
                 permits: Arc::new(Semaphore::new(max.max(1) as usize)),
                 acquire_timeout,
                 init,
+                stale_after: STALE_AFTER,
             }),
         }
     }
@@ -92,7 +100,13 @@ impl<DB: Database> FastPool<DB> {
         .map_err(|_| StoreError::Unavailable("connection pool closed".into()))?;
         let idle = self.inner.idle.lock().ok().and_then(|mut v| v.pop_back());
         let conn = match idle {
-            Some(c) => c,
+            Some((c, since)) if since.elapsed() < self.inner.stale_after => c,
+            // Idle for a while: the server or something between may have closed it,
+            // so check it once rather than fail a client's packet on it.
+            Some((mut c, _)) => match c.ping().await {
+                Ok(()) => c,
+                Err(_) => self.open().await?,
+            },
             None => self.open().await?,
         };
         Ok(Conn {
@@ -166,7 +180,7 @@ impl<DB: Database> Drop for Conn<DB> {
     fn drop(&mut self) {
         if let (true, Some(c)) = (self.clean, self.conn.take()) {
             if let Ok(mut v) = self.inner.idle.lock() {
-                v.push_back(c);
+                v.push_back((c, Instant::now()));
             }
         }
     }
@@ -187,6 +201,22 @@ mod tests {
             Box::pin(async move { c.execute("CREATE TEMP TABLE t (x)").await.map(|_| ()) })
         });
         FastPool::new(opts, max, Duration::from_millis(200), Some(init))
+    }
+
+    #[tokio::test]
+    async fn a_long_idle_connection_is_checked_and_kept_when_alive() {
+        let mut p = pool(1);
+        Arc::get_mut(&mut p.inner).expect("sole owner").stale_after = Duration::ZERO;
+        let mut c = p.get().await.expect("connection");
+        c.execute("INSERT INTO t VALUES (1)").await.expect("insert");
+        c.release();
+        // Every idle connection now counts as stale: it is pinged, answers, and is reused.
+        let mut c = p.get().await.expect("connection");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *c)
+            .await
+            .expect("count");
+        assert_eq!(n, 1, "the same connection, kept after its ping");
     }
 
     fn idle(p: &FastPool<Sqlite>) -> usize {
