@@ -97,6 +97,17 @@ fn last_ack_per_client(acks: &[Ack]) -> HashMap<[u8; 6], Ipv4Addr> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn perfdhcp_two_servers_one_postgres_never_double_lease() {
+    two_servers_one_postgres(30).await;
+}
+
+/// The same with offers not held (offer-lifetime 0): the two front-ends may offer one
+/// address to two clients; the claims at REQUEST still never lease it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn perfdhcp_unheld_offers_never_double_lease() {
+    two_servers_one_postgres(0).await;
+}
+
+async fn two_servers_one_postgres(offer_lifetime: u32) {
     require_root();
     let (rate, clients, secs) = (
         env_num("SHOAL_IT_PERF_RATE", 250),
@@ -106,7 +117,7 @@ async fn perfdhcp_two_servers_one_postgres_never_double_lease() {
     let t = fresh_db(Backend::Postgres).await;
     let kind = ServerKind::from_env();
     let link = LoadLink::build().expect("build namespaces");
-    let config = load_link_config(lease_database(t.backend, &t.name));
+    let config = load_link_config(lease_database(t.backend, &t.name), offer_lifetime);
     let servers: Vec<Proc> = link
         .servers
         .iter()

@@ -88,12 +88,12 @@ pub fn shared_link_config(lease_db: Value) -> Value {
 pub const LOAD_POOL: (&str, &str) = ("10.78.1.0", "10.78.31.255");
 
 /// The load-link configuration: one /16 subnet containing perfdhcp's giaddr.
-pub fn load_link_config(lease_db: Value) -> Value {
+pub fn load_link_config(lease_db: Value, offer_lifetime: u32) -> Value {
     json!({"Dhcp4": {
         "interfaces-config": {"interfaces": [super::topology::SERVER_IF]},
         "lease-database": lease_db,
         "valid-lifetime": 600,
-        "offer-lifetime": 30,
+        "offer-lifetime": offer_lifetime,
         "subnet4": [{"id": 1, "subnet": "10.78.0.0/16",
             "pools": [{"pool": format!("{} - {}", LOAD_POOL.0, LOAD_POOL.1)}],
             "option-data": [{"name": "routers", "data": "10.78.0.1"}]}]
