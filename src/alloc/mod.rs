@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use crate::settings::{Pool4, Subnet4};
 use crate::store::{
-    ClientKey, Lease4, LeaseStore, PoolRange, PreviousOrFree, StoreResult, UnixTime,
+    ClientKey, Lease4, LeaseState, LeaseStore, PoolRange, PreviousOrFree, StoreResult, UnixTime,
 };
 
 /// A subnet the client may get an address from, with the pools its classes permit.
@@ -70,6 +70,8 @@ pub fn locate<'c, 'a>(
 /// is the only write, and a clash between two offers ends in a NAK).
 #[async_trait::async_trait]
 pub trait Claims: Sync {
+    /// The store these claims act on.
+    fn store(&self) -> &dyn LeaseStore;
     /// See [`LeaseStore::lease4_by_client`].
     async fn lease4_by_client(
         &self,
@@ -113,6 +115,9 @@ pub struct Hold<'s>(pub &'s dyn LeaseStore);
 
 #[async_trait::async_trait]
 impl Claims for Hold<'_> {
+    fn store(&self) -> &dyn LeaseStore {
+        self.0
+    }
     async fn lease4_by_client(
         &self,
         client: &ClientKey,
@@ -175,6 +180,9 @@ fn placed(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange]) -> Lease4 {
 
 #[async_trait::async_trait]
 impl Claims for Peek<'_> {
+    fn store(&self) -> &dyn LeaseStore {
+        self.0
+    }
     async fn lease4_by_client(
         &self,
         client: &ClientKey,
@@ -307,6 +315,11 @@ pub async fn allocate(
             if let Some(l) = store.claim4(&lease, client, now).await? {
                 return Ok(Some(l));
             }
+            if free_offer_on_reserved(store.store(), client, addr, now).await? {
+                if let Some(l) = store.claim4(&lease, client, now).await? {
+                    return Ok(Some(l));
+                }
+            }
         }
     }
     let subnet_ids: Vec<u32> = choices.iter().map(|c| c.subnet.id).collect();
@@ -354,7 +367,7 @@ pub async fn allocate(
         if guard.allowed(first.subnet.id, lease.address, true).await? {
             return Ok(Some(lease));
         }
-        // Reserved for someone else: it stays held for the offer lifetime; pick again.
+        // Reserved for someone else: pick again (below, holding what is refused).
     }
     for choice in choices {
         if let Some(lease) = pick(store, template, guard, choice, now, Pick::Free).await? {
@@ -367,6 +380,32 @@ pub async fn allocate(
         }
     }
     Ok(None)
+}
+
+/// Another client holds an OFFER on `addr`, which is reserved for `client`: it was picked
+/// from the free list before the pick was refused (that hold makes the next pick move
+/// on), or before the reservation existed. Release that client's offers so the owner gets
+/// its address; the other client's REQUEST for it is refused anyway (reserved for someone
+/// else), and any other offer of its stays claimable while the address is free.
+async fn free_offer_on_reserved(
+    store: &dyn LeaseStore,
+    client: &ClientKey,
+    addr: Ipv4Addr,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    match store.lease4_by_address(addr).await? {
+        Some(cur) if cur.state == LeaseState::Offered && !client.owns(&cur) => {
+            let holder = ClientKey {
+                client_id: cur.client_id,
+                hwaddr: cur.hwaddr,
+            };
+            Ok(store
+                .release_offers4(&holder, Ipv4Addr::UNSPECIFIED, now)
+                .await?
+                > 0)
+        }
+        _ => Ok(false),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -388,17 +427,21 @@ async fn pick(
         return Ok(None);
     };
     let proto = template.lease_for(choice.subnet, first, first.start);
+    let hold = Hold(store.store());
+    let mut claims = store;
     for _ in 0..MAX_RESERVED_SKIPS {
         let got = match how {
-            Pick::Free => store.claim_free4(&proto, &ranges, now).await?,
-            Pick::Expired => store.claim_expired4(&proto, &ranges, now).await?,
+            Pick::Free => claims.claim_free4(&proto, &ranges, now).await?,
+            Pick::Expired => claims.claim_expired4(&proto, &ranges, now).await?,
         };
         let Some(lease) = got else { return Ok(None) };
         if guard.allowed(choice.subnet.id, lease.address, true).await? {
             return Ok(Some(lease));
         }
-        // Reserved for someone else: leave it held (it is reclaimed after the offer
-        // lifetime) and pick again.
+        // Reserved (in the configuration file) for someone else. Hold it, so that the
+        // next pick moves past it (it is reclaimed after the offer hold): a pick that
+        // holds nothing could draw the same address again.
+        claims = &hold;
     }
     Ok(None)
 }

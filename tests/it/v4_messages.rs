@@ -596,10 +596,35 @@ pub async fn unheld_offers_that_clash_end_in_nak(t: &TestDb) {
     }
 }
 
+pub async fn unheld_offer_never_gives_a_file_reserved_address(t: &TestDb) {
+    let config = r#"{ "Dhcp4": { "valid-lifetime": 3600, "offer-lifetime": 0,
+      "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24",
+        "pools": [ { "pool": "192.0.2.10 - 192.0.2.12" } ],
+        "reservations": [ { "hw-address": "02:00:00:00:00:61", "ip-address": "192.0.2.10" },
+                          { "hw-address": "02:00:00:00:00:62", "ip-address": "192.0.2.11" } ] } ] } }"#;
+    let r = rig_with(t, config).await;
+    // The random pick may draw a reserved address; the allocation then moves past it.
+    let addr = r.dora(&Client::new(1)).await;
+    assert_eq!(addr, Ipv4Addr::new(192, 0, 2, 12));
+    match r
+        .send(Client::new(2).msg(MessageType::Discover).bytes())
+        .await
+    {
+        Reply::Drop(DropReason::PoolExhausted) => {}
+        other => panic!("expected pool exhausted, got {other:?}"),
+    }
+    // The reserved clients still get their addresses.
+    assert_eq!(
+        r.dora(&Client::new(0x61)).await,
+        Ipv4Addr::new(192, 0, 2, 10)
+    );
+}
+
 battery!(
     discover_offers_pool_address_with_options,
     unheld_offer_writes_nothing_and_request_commits,
     unheld_offers_that_clash_end_in_nak,
+    unheld_offer_never_gives_a_file_reserved_address,
     requested_options_are_sent,
     request_commits_offer,
     returning_client_gets_same_address,

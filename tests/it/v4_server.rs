@@ -100,7 +100,7 @@ fn config(t: &TestDb, pool: &str) -> String {
         Backend::Postgres => "postgresql",
         Backend::Mysql => "mysql",
     };
-    let db = serde_json::json!({ "type": kind, "url": t.url }).to_string();
+    let db = serde_json::json!({ "type": kind, "url": t.url, "max-connections": 6 }).to_string();
     format!(
         r#"{{ "Dhcp4": {{
   "interfaces-config": {{ "interfaces": [ "lo" ] }},

@@ -66,7 +66,7 @@ impl MySqlStore {
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout.max(1)));
         // Background and administrative work needs few connections; packets use `fast`.
         let pool = MySqlPoolOptions::new()
-            .max_connections((cfg.max_connections / 4).max(2))
+            .max_connections(2)
             .acquire_timeout(timeout)
             .after_connect(|conn, _meta| Box::pin(session_setup(conn)))
             .connect_with(opts.clone())

@@ -42,11 +42,18 @@ impl PgStore {
         Self::with_pools(pool, opts, max, timeout)
     }
 
+    /// `max` connections shared by the packet-path pools: a quarter for offers.
     fn with_pools(pool: sqlx::PgPool, opts: PgConnectOptions, max: u32, timeout: Duration) -> Self {
-        let fast = FastPool::new(opts.clone(), max, timeout, None);
+        let for_offers = (max / 4).max(1);
+        let fast = FastPool::new(
+            opts.clone(),
+            max.saturating_sub(for_offers).max(1),
+            timeout,
+            None,
+        );
         let offers = FastPool::new(
             opts.options([("synchronous_commit", "off")]),
-            (max / 2).max(1),
+            for_offers,
             timeout,
             None,
         );
@@ -71,7 +78,7 @@ impl PgStore {
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout.max(1)));
         // Background and administrative work needs few connections; packets use `fast`.
         let pool = PgPoolOptions::new()
-            .max_connections((cfg.max_connections / 4).max(2))
+            .max_connections(2)
             .acquire_timeout(timeout)
             .connect_with(opts.clone())
             .await

@@ -45,11 +45,13 @@ pub const RENEW_TIMER: u32 = 5;
 /// (the servers live in their own namespaces, without a route to 127.0.0.1).
 pub fn lease_database(backend: crate::common::Backend, name: &str) -> Value {
     use crate::common::Backend;
+    // Few connections per server: many tests run at once against one database server
+    // (100 connections by default).
     match backend {
         Backend::Postgres => json!({"type": "postgresql", "name": name,
-            "host": pg_socket_dir(), "user": "postgres"}),
+            "host": pg_socket_dir(), "user": "postgres", "max-connections": 6}),
         Backend::Mysql => json!({"type": "mysql", "name": name,
-            "host": mysql_socket(), "user": "root"}),
+            "host": mysql_socket(), "user": "root", "max-connections": 6}),
         Backend::Sqlite => json!({"type": "sqlite", "name": name}),
     }
 }
