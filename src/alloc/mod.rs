@@ -70,14 +70,16 @@ pub fn locate<'c, 'a>(
 /// is the only write, and a clash between two offers ends in a NAK).
 #[async_trait::async_trait]
 pub trait Claims: Sync {
-    /// The store these claims act on.
+    /// The store these claims act on; every method defaults to doing it there.
     fn store(&self) -> &dyn LeaseStore;
     /// See [`LeaseStore::lease4_by_client`].
     async fn lease4_by_client(
         &self,
         client: &ClientKey,
         subnet_ids: &[u32],
-    ) -> StoreResult<Option<Lease4>>;
+    ) -> StoreResult<Option<Lease4>> {
+        self.store().lease4_by_client(client, subnet_ids).await
+    }
     /// See [`LeaseStore::previous_or_free4`].
     async fn previous_or_free4(
         &self,
@@ -86,80 +88,46 @@ pub trait Claims: Sync {
         lease: &Lease4,
         pools: &[PoolRange],
         now: UnixTime,
-    ) -> StoreResult<PreviousOrFree>;
+    ) -> StoreResult<PreviousOrFree> {
+        self.store()
+            .previous_or_free4(client, subnet_ids, lease, pools, now)
+            .await
+    }
     /// See [`LeaseStore::claim4`].
     async fn claim4(
         &self,
         lease: &Lease4,
         client: &ClientKey,
         now: UnixTime,
-    ) -> StoreResult<Option<Lease4>>;
+    ) -> StoreResult<Option<Lease4>> {
+        self.store().claim4(lease, client, now).await
+    }
     /// See [`LeaseStore::claim_free4`].
     async fn claim_free4(
         &self,
         lease: &Lease4,
         pools: &[PoolRange],
         now: UnixTime,
-    ) -> StoreResult<Option<Lease4>>;
+    ) -> StoreResult<Option<Lease4>> {
+        self.store().claim_free4(lease, pools, now).await
+    }
     /// See [`LeaseStore::claim_expired4`].
     async fn claim_expired4(
         &self,
         lease: &Lease4,
         pools: &[PoolRange],
         now: UnixTime,
-    ) -> StoreResult<Option<Lease4>>;
+    ) -> StoreResult<Option<Lease4>> {
+        self.store().claim_expired4(lease, pools, now).await
+    }
 }
 
 /// Claims written to the store.
 pub struct Hold<'s>(pub &'s dyn LeaseStore);
 
-#[async_trait::async_trait]
 impl Claims for Hold<'_> {
     fn store(&self) -> &dyn LeaseStore {
         self.0
-    }
-    async fn lease4_by_client(
-        &self,
-        client: &ClientKey,
-        subnet_ids: &[u32],
-    ) -> StoreResult<Option<Lease4>> {
-        self.0.lease4_by_client(client, subnet_ids).await
-    }
-    async fn previous_or_free4(
-        &self,
-        client: &ClientKey,
-        subnet_ids: &[u32],
-        lease: &Lease4,
-        pools: &[PoolRange],
-        now: UnixTime,
-    ) -> StoreResult<PreviousOrFree> {
-        self.0
-            .previous_or_free4(client, subnet_ids, lease, pools, now)
-            .await
-    }
-    async fn claim4(
-        &self,
-        lease: &Lease4,
-        client: &ClientKey,
-        now: UnixTime,
-    ) -> StoreResult<Option<Lease4>> {
-        self.0.claim4(lease, client, now).await
-    }
-    async fn claim_free4(
-        &self,
-        lease: &Lease4,
-        pools: &[PoolRange],
-        now: UnixTime,
-    ) -> StoreResult<Option<Lease4>> {
-        self.0.claim_free4(lease, pools, now).await
-    }
-    async fn claim_expired4(
-        &self,
-        lease: &Lease4,
-        pools: &[PoolRange],
-        now: UnixTime,
-    ) -> StoreResult<Option<Lease4>> {
-        self.0.claim_expired4(lease, pools, now).await
     }
 }
 
@@ -182,13 +150,6 @@ fn placed(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange]) -> Lease4 {
 impl Claims for Peek<'_> {
     fn store(&self) -> &dyn LeaseStore {
         self.0
-    }
-    async fn lease4_by_client(
-        &self,
-        client: &ClientKey,
-        subnet_ids: &[u32],
-    ) -> StoreResult<Option<Lease4>> {
-        self.0.lease4_by_client(client, subnet_ids).await
     }
     async fn previous_or_free4(
         &self,
