@@ -32,7 +32,7 @@ pub struct Dhcp4Config {
     pub valid_lifetime: Lifetimes,
     /// Global T1/T2 settings.
     pub timers: Timers,
-    /// Seconds an OFFER holds its address (`offer-lifetime`, default 60; 0 = engine's short hold).
+    /// Seconds an OFFER holds its address (`offer-lifetime`, default 60; 0 = not written, as in Kea).
     pub offer_lifetime: u32,
     /// `decline-probation-period` (default 86400 s).
     pub decline_probation_period: u32,

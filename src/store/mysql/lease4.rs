@@ -134,7 +134,7 @@ impl LeaseStore for MySqlStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        retrying!(self.release4_once("0, 5", address, client, now), false)
+        retrying_on!(self.fast, c => self.release4_once(c, "0, 5", address, client, now), false)
     }
 
     async fn release_offers4(
@@ -147,20 +147,22 @@ impl LeaseStore for MySqlStore {
             "SELECT l.address FROM lease4 l WHERE l.state = 5 AND l.address <> ? AND {OWNED}"
         );
         let hw = (!client.hwaddr.is_empty()).then(|| client.hwaddr.clone());
-        let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(addr_to_db(keep))
             .bind(client.client_id.clone())
             .bind(client.client_id.clone())
             .bind(client.client_id.clone())
             .bind(hw)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_all(&mut *c)
+            .await;
+        let offers: Vec<i64> = c.finish(r)?;
         let mut freed = 0;
         for a in offers {
             let addr = addr_from_db(a, "address")?;
-            freed += u64::from(retrying!(
-                self.release4_once("5", addr, client, now),
+            freed += u64::from(retrying_on!(
+                self.fast,
+                c => self.release4_once(c, "5", addr, client, now),
                 false
             )?);
         }
@@ -183,10 +185,9 @@ impl LeaseStore for MySqlStore {
             .bind(now + i64::from(probation))
             .bind(i64::from(probation))
             .bind(addr_to_db(address));
-        let done = bind_key(q, client)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let mut c = self.fast.get().await?;
+        let r = bind_key(q, client).execute(&mut *c).await;
+        let done = c.finish(r)?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -338,6 +338,7 @@ impl MySqlStore {
 
     pub(super) async fn release4_once(
         &self,
+        c: &mut MySqlConnection,
         states: &str,
         address: Ipv4Addr,
         client: &ClientKey,
@@ -348,7 +349,7 @@ impl MySqlStore {
              WHERE l.address = ? AND l.state IN ({states}) AND {OWNED}"
         );
         let a = addr_to_db(address);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = c.begin().await?;
         let q = sqlx::query(AssertSqlSafe(sql)).bind(now).bind(a);
         let done = bind_key(q, client).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {

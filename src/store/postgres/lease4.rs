@@ -306,13 +306,14 @@ impl LeaseStore for PgStore {
             owned_by(2, 3)
         );
         let (cid, hw) = key_params(client);
-        let offers: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(addr_to_db(keep))
             .bind(cid)
             .bind(hw)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_all(&mut *c)
+            .await;
+        let offers: Vec<i64> = c.finish(r)?;
         let mut freed = 0;
         for a in offers {
             freed += u64::from(
@@ -337,15 +338,16 @@ impl LeaseStore for PgStore {
             owned_by(3, 4)
         );
         let (cid, hw) = key_params(client);
-        let done = sqlx::query(AssertSqlSafe(sql))
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query(AssertSqlSafe(sql))
             .bind(addr_to_db(address))
             .bind(now + i64::from(probation))
             .bind(cid)
             .bind(hw)
             .bind(i64::from(probation))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .execute(&mut *c)
+            .await;
+        let done = c.finish(r)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -461,14 +463,15 @@ impl PgStore {
             pool = IN_LOADED_POOL.replace("{a}", "rel.address"),
         );
         let (cid, hw) = key_params(client);
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+        let mut c = self.fast.get().await?;
+        let r = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(addr_to_db(address))
             .bind(now)
             .bind(cid)
             .bind(hw)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .fetch_one(&mut *c)
+            .await;
+        let n: i64 = c.finish(r)?;
         Ok(n > 0)
     }
 }
