@@ -42,9 +42,9 @@ impl PgStore {
         Self::with_pools(pool, opts, max, timeout)
     }
 
-    /// `max` connections shared by the packet-path pools: a quarter for offers.
+    /// `max` connections shared by the packet-path pools: half for writing held offers (a DISCOVER with offer-lifetime > 0 writes one, its REQUEST uses the other half).
     fn with_pools(pool: sqlx::PgPool, opts: PgConnectOptions, max: u32, timeout: Duration) -> Self {
-        let for_offers = (max / 4).max(1);
+        let for_offers = (max / 2).max(1);
         let fast = FastPool::new(
             opts.clone(),
             max.saturating_sub(for_offers).max(1),
