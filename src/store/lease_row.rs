@@ -41,3 +41,25 @@ where
         remote_id: row.try_get("remote_id").map_err(get)?,
     })
 }
+
+/// Bind the 14 non-address lease4 columns of `$lease` to `$q`, in `cols!` order (the same
+/// in every dialect); `$small` is the integer type the backend uses for SMALLINT columns.
+macro_rules! bind_lease_fields {
+    ($q:expr, $lease:expr, $small:ty) => {
+        $q.bind($lease.hwaddr.clone())
+            .bind(<$small>::from($lease.hwtype))
+            .bind($lease.client_id.clone())
+            .bind(i64::from($lease.valid_lifetime))
+            .bind($lease.expire)
+            .bind(i64::from($lease.subnet_id))
+            .bind(i64::from($lease.pool_id))
+            .bind($lease.fqdn_fwd)
+            .bind($lease.fqdn_rev)
+            .bind($lease.hostname.clone())
+            .bind(<$small>::from($lease.state.code()))
+            .bind($lease.user_context.clone())
+            .bind($lease.relay_id.clone())
+            .bind($lease.remote_id.clone())
+    };
+}
+pub(crate) use bind_lease_fields;

@@ -6,7 +6,9 @@
 //! subnet id and now for [`peek_free_sql`]; the ranges, then now and the subnet id for
 //! [`peek_expired_sql`].
 
-use super::{addr_to_db, PoolRange, UnixTime};
+use std::net::Ipv4Addr;
+
+use super::{addr_from_db, addr_to_db, map_err, PoolRange, StoreResult, UnixTime};
 
 /// How many of the lowest free addresses of each range a pick chooses among at random:
 /// concurrent DISCOVERs (on any front-end) then seldom offer the same address, and the
@@ -70,6 +72,55 @@ pub(crate) fn peek_expired_binds(subnet_id: u32, pools: &[PoolRange], now: UnixT
         .flat_map(|p| [addr_to_db(p.start), addr_to_db(p.end)])
         .chain([now, i64::from(subnet_id)])
         .collect()
+}
+
+/// A read-only pick ready to run: its SQL and the values of its placeholders.
+pub(crate) struct Pick {
+    sql: String,
+    binds: Vec<i64>,
+}
+
+/// [`peek_free_sql`] with its binds; None without ranges (nothing to pick from).
+pub(crate) fn free_pick(
+    subnet_id: u32,
+    pools: &[PoolRange],
+    ph: impl Fn(usize) -> String,
+    random: &str,
+) -> Option<Pick> {
+    (!pools.is_empty()).then(|| Pick {
+        sql: peek_free_sql(pools.len(), ph, random),
+        binds: peek_free_binds(subnet_id, pools),
+    })
+}
+
+/// [`peek_expired_sql`] with its binds; None without ranges.
+pub(crate) fn expired_pick(
+    subnet_id: u32,
+    pools: &[PoolRange],
+    now: UnixTime,
+    ph: impl Fn(usize) -> String,
+) -> Option<Pick> {
+    (!pools.is_empty()).then(|| Pick {
+        sql: peek_expired_sql(pools.len(), ph),
+        binds: peek_expired_binds(subnet_id, pools, now),
+    })
+}
+
+/// Run `pick` on `exec`: the address it selects.
+pub(crate) async fn fetch_pick<'e, DB, E>(exec: E, pick: Pick) -> StoreResult<Option<Ipv4Addr>>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let mut q = sqlx::query_scalar::<DB, i64>(sqlx::AssertSqlSafe(pick.sql));
+    for v in pick.binds {
+        q = q.bind(v);
+    }
+    let got = q.fetch_optional(exec).await.map_err(map_err)?;
+    got.map(|a| addr_from_db(a, "address")).transpose()
 }
 
 /// `$n` placeholders.

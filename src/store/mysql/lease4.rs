@@ -20,9 +20,7 @@ use crate::store::{
 };
 
 use super::lease4_sql::*;
-use crate::store::peek_sql::{
-    peek_expired_binds, peek_expired_sql, peek_free_binds, peek_free_sql, question,
-};
+use crate::store::peek_sql::{expired_pick, fetch_pick, free_pick, question, Pick};
 
 #[async_trait::async_trait]
 impl LeaseStore for MySqlStore {
@@ -101,8 +99,8 @@ impl LeaseStore for MySqlStore {
         pools: &[PoolRange],
         _now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        let sql = peek_free_sql(pools.len(), question, "RAND");
-        self.peek(sql, peek_free_binds(subnet_id, pools)).await
+        self.peek(free_pick(subnet_id, pools, question, "RAND"))
+            .await
     }
 
     async fn peek_expired4(
@@ -111,8 +109,7 @@ impl LeaseStore for MySqlStore {
         pools: &[PoolRange],
         now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        let sql = peek_expired_sql(pools.len(), question);
-        self.peek(sql, peek_expired_binds(subnet_id, pools, now))
+        self.peek(expired_pick(subnet_id, pools, now, question))
             .await
     }
 
@@ -242,18 +239,15 @@ impl LeaseStore for MySqlStore {
 }
 
 impl MySqlStore {
-    /// Run a read-only pick (`store/peek_sql.rs`); no ranges, no address.
-    async fn peek(&self, sql: String, binds: Vec<i64>) -> StoreResult<Option<Ipv4Addr>> {
-        if binds.len() <= 2 {
-            return Ok(None);
-        }
-        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-        for v in binds {
-            q = q.bind(v);
-        }
+    /// Run a read-only pick (`store/peek_sql.rs`) on a packet-path connection; None:
+    /// nothing to pick from.
+    async fn peek(&self, pick: Option<Pick>) -> StoreResult<Option<Ipv4Addr>> {
+        let Some(p) = pick else { return Ok(None) };
         let mut c = self.fast.get().await?;
-        let r = q.fetch_optional(&mut *c).await;
-        let a = c.finish(r)?;
-        a.map(|a| addr_from_db(a, "address")).transpose()
+        let got = fetch_pick(&mut *c, p).await;
+        if got.is_ok() {
+            c.release();
+        }
+        got
     }
 }

@@ -129,20 +129,7 @@ macro_rules! retrying {
 
 /// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
 pub(super) fn bind_fields<'q>(q: MyQuery<'q>, lease: &Lease4) -> MyQuery<'q> {
-    q.bind(lease.hwaddr.clone())
-        .bind(i16::from(lease.hwtype))
-        .bind(lease.client_id.clone())
-        .bind(i64::from(lease.valid_lifetime))
-        .bind(lease.expire)
-        .bind(i64::from(lease.subnet_id))
-        .bind(i64::from(lease.pool_id))
-        .bind(lease.fqdn_fwd)
-        .bind(lease.fqdn_rev)
-        .bind(lease.hostname.clone())
-        .bind(lease.state.code())
-        .bind(lease.user_context.clone())
-        .bind(lease.relay_id.clone())
-        .bind(lease.remote_id.clone())
+    crate::store::lease_row::bind_lease_fields!(q, lease, i16)
 }
 
 /// Bind the parameters of [`OWNED`].

@@ -18,9 +18,7 @@ use crate::store::{
 };
 
 use super::lease4_sql::*;
-use crate::store::peek_sql::{
-    dollar, peek_expired_binds, peek_expired_sql, peek_free_binds, peek_free_sql,
-};
+use crate::store::peek_sql::{dollar, expired_pick, fetch_pick, free_pick, Pick};
 
 #[async_trait::async_trait]
 impl LeaseStore for SqliteStore {
@@ -150,8 +148,8 @@ impl LeaseStore for SqliteStore {
         pools: &[PoolRange],
         _now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        let sql = peek_free_sql(pools.len(), dollar, "random");
-        self.peek(sql, peek_free_binds(subnet_id, pools)).await
+        self.peek(free_pick(subnet_id, pools, dollar, "random"))
+            .await
     }
 
     async fn peek_expired4(
@@ -160,9 +158,7 @@ impl LeaseStore for SqliteStore {
         pools: &[PoolRange],
         now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        let sql = peek_expired_sql(pools.len(), dollar);
-        self.peek(sql, peek_expired_binds(subnet_id, pools, now))
-            .await
+        self.peek(expired_pick(subnet_id, pools, now, dollar)).await
     }
 
     async fn claim_expired4(
@@ -400,16 +396,11 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Run a read-only pick (`store/peek_sql.rs`); no ranges, no address.
-    async fn peek(&self, sql: String, binds: Vec<i64>) -> StoreResult<Option<Ipv4Addr>> {
-        if binds.len() <= 2 {
-            return Ok(None);
+    /// Run a read-only pick (`store/peek_sql.rs`); None: nothing to pick from.
+    async fn peek(&self, pick: Option<Pick>) -> StoreResult<Option<Ipv4Addr>> {
+        match pick {
+            Some(p) => fetch_pick(&self.pool, p).await,
+            None => Ok(None),
         }
-        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-        for v in binds {
-            q = q.bind(v);
-        }
-        let a = q.fetch_optional(&self.pool).await.map_err(map_err)?;
-        a.map(|a| addr_from_db(a, "address")).transpose()
     }
 }

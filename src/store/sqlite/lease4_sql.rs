@@ -63,20 +63,7 @@ pub(super) const COUNTS: &str = "SELECT subnet_id, \
 
 /// Bind the 14 non-address columns of `lease`, in [`cols!`] order.
 pub(super) fn bind_fields<'q>(q: LiteQuery<'q>, lease: &Lease4) -> LiteQuery<'q> {
-    q.bind(lease.hwaddr.clone())
-        .bind(i64::from(lease.hwtype))
-        .bind(lease.client_id.clone())
-        .bind(i64::from(lease.valid_lifetime))
-        .bind(lease.expire)
-        .bind(i64::from(lease.subnet_id))
-        .bind(i64::from(lease.pool_id))
-        .bind(lease.fqdn_fwd)
-        .bind(lease.fqdn_rev)
-        .bind(lease.hostname.clone())
-        .bind(i64::from(lease.state.code()))
-        .bind(lease.user_context.clone())
-        .bind(lease.relay_id.clone())
-        .bind(lease.remote_id.clone())
+    crate::store::lease_row::bind_lease_fields!(q, lease, i64)
 }
 
 pub(super) use crate::store::lease_row::lease_from_row;
