@@ -17,12 +17,12 @@
 //! |---|---|---|
 //! | `interfaces-config` `{interfaces, dhcp-socket-type, re-detect}` | `[]`, `raw`, `true` | `"eth0"`, `"eth0/192.0.2.1"`, `"*"`; `outbound-interface` only `same-as-inbound` |
 //! | `lease-database` | sqlite `/var/lib/shoal/leases4.sqlite` | `type` postgresql / mysql / sqlite; memfile refused |
-//! | `hosts-database` / `hosts-databases` | none | same keys; not both |
+//! | `hosts-database` / `hosts-databases` | the lease database | same keys; not both; `"hosts-databases": []` = no database reservations |
 //! | database keys | | `name host port user password url connect-timeout(5) max-reconnect-tries(0) reconnect-wait-time(0) on-fail retry-on-startup readonly max-connections(16)` |
 //! | `valid-lifetime` / `min-` / `max-valid-lifetime` | 7200 / = valid / = valid | inheritable |
 //! | `renew-timer`, `rebind-timer` | unset | inheritable; must be renew < rebind < valid |
 //! | `calculate-tee-times`, `t1-percent`, `t2-percent` | false, 0.5, 0.875 | inheritable |
-//! | `offer-lifetime` | 60 | inheritable |
+//! | `offer-lifetime` | 60 | inheritable; 0 = offers are not written (Kea) |
 //! | `decline-probation-period` | 86400 | |
 //! | `match-client-id`, `authoritative` | true, false | inheritable |
 //! | `reservations-global` / `-in-subnet` / `-out-of-pool` | false / true / false | inheritable; `reservation-mode` refused |

@@ -180,7 +180,10 @@ pub(crate) fn read_multi_threading(o: Option<Obj<'_>>, p: &mut Problems) -> Mult
     let mut m = MultiThreading::default();
     if let Some(o) = o {
         m.enable = o.bool("enable-multi-threading", p).unwrap_or(true);
-        m.thread_pool_size = o.u32("thread-pool-size", p).unwrap_or(0);
+        // Each one is an OS thread: refuse a number no machine can use.
+        m.thread_pool_size = o
+            .int("thread-pool-size", 0, 1024, p)
+            .map_or(0, |n| n as u32);
         m.packet_queue_size = o.u32("packet-queue-size", p).unwrap_or(64);
     }
     m

@@ -108,6 +108,11 @@ fn wrong_types_and_ranges() {
         "out of range",
     );
     expect(
+        r#""multi-threading": {"thread-pool-size": 100000}"#,
+        "Dhcp4.multi-threading.thread-pool-size",
+        "out of range 0..=1024",
+    );
+    expect(
         r#""authoritative": "yes""#,
         "Dhcp4.authoritative",
         "true or false",
