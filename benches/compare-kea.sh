@@ -4,11 +4,12 @@
 # One namespace topology for the whole run (a bridge in a hub namespace; servers in
 # <id>-s0 / <id>-s1 at 10.78.0.2 / 10.78.0.3 on veth-s0, perfdhcp in <id>-p at 10.78.0.10,
 # acting as a relay), one fresh database per measured point. For each point it searches
-# the highest perfdhcp rate whose DORA exchanges lose < 1% (doubling from START_RATE (100/s), then
-# one bisection), each trial 4 s, each point <= 40 s, and reports the achieved 4-way
+# the highest perfdhcp rate whose DORA exchanges lose < 1% (doubling from START_RATE (500/s), then
+# bisecting to within 5%), each trial 4 s, each point <= 60 s, and reports the achieved 4-way
 # exchanges/s and the average DISCOVER→OFFER and REQUEST→ACK latency at that rate.
 #
-# Then, at one fixed rate for every point (CPU_RATE, 600/s, CPU_SECS 8 s), it reads the CPU
+# Then, at two fixed rates for every point (CPU_RATE, 1000/s, and CPU_RATE2, 2000/s, CPU_SECS
+# 8 s each), it reads the CPU
 # time the server process(es) and the database server (every postgres / mariadbd process,
 # including the postmaster's reaped children) used, from /proc, and divides it by the
 # DORA exchanges completed: the server-plus-database CPU cost per DORA, which does not
@@ -24,7 +25,7 @@
 # Needs root, perfdhcp, kea-dhcp4, kea-admin, pgbench, psql, mysql. Everything it creates
 # (namespaces, databases shoal_b_*/kea_b_*, processes, temp dir) is removed on exit.
 # Env: PG_SOCKET (/var/run/postgresql), MYSQL_SOCKET (/run/mysqld/mysqld.sock),
-#      TRIAL_SECS (4), POINT_BUDGET (40), CPU_RATE (600), CPU_SECS (8), SKIP_BUILD=1 to use an existing target/perf build,
+#      START_RATE (500), TRIAL_SECS (4), POINT_BUDGET (60), CPU_RATE (1000), CPU_RATE2 (2000), CPU_SECS (8), SKIP_BUILD=1 to use an existing target/perf build,
 #      POINTS (subset of: shoal-pg kea-pg shoal-pg-defaults shoal-pg2 shoal-my kea-my shoal-sqlite pgbench).
 set -euo pipefail
 
@@ -33,8 +34,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_SOCKET=${PG_SOCKET:-/var/run/postgresql}
 MYSQL_SOCKET=${MYSQL_SOCKET:-/run/mysqld/mysqld.sock}
 TRIAL_SECS=${TRIAL_SECS:-4}
-POINT_BUDGET=${POINT_BUDGET:-40}
-CPU_RATE=${CPU_RATE:-600}
+POINT_BUDGET=${POINT_BUDGET:-60}
+CPU_RATE=${CPU_RATE:-1000}
+CPU_RATE2=${CPU_RATE2:-2000}
 CPU_SECS=${CPU_SECS:-8}
 HZ=$(getconf CLK_TCK)
 POINTS=${POINTS:-shoal-pg kea-pg shoal-pg-defaults shoal-pg2 shoal-my kea-my shoal-sqlite pgbench}
@@ -158,11 +160,11 @@ ticks() {
 }
 db_pids() { pgrep -x 'postgres|mariadbd|mysqld' || true; }
 
-# cpu_cost PID... -> "server_ms db_ms" CPU per completed DORA at CPU_RATE
+# cpu_cost RATE PID... -> "server_ms db_ms" CPU per completed DORA at RATE
 cpu_cost() {
-    local s0 d0 s1 d1 out acks
+    local s0 d0 s1 d1 out acks rate="$1"; shift
     s0=$(ticks "$@"); d0=$(ticks $(db_pids))
-    out=$(timeout $(( CPU_SECS + 15 )) ip netns exec "$ID-p" perfdhcp -4 -l p0 -r "$CPU_RATE" -R 200000 \
+    out=$(timeout $(( CPU_SECS + 15 )) ip netns exec "$ID-p" perfdhcp -4 -l p0 -r "$rate" -R 200000 \
         -p "$CPU_SECS" -W 500000 2>&1 || true)
     s1=$(ticks "$@"); d1=$(ticks $(db_pids))
     echo "$out" >>"$WORK/perfdhcp.log"
@@ -173,26 +175,28 @@ cpu_cost() {
 
 # measure LABEL PID... -> appends a row to $WORK/rows
 measure() {
-    local label="$1" start=$SECONDS rate=${START_RATE:-100} good="" bad="" best="0 100 - -" r
+    local label="$1" start=$SECONDS rate=${START_RATE:-500} good="" bad="" best="0 100 - -" r
     while [ $(( SECONDS - start + TRIAL_SECS + 1 )) -le "$POINT_BUDGET" ]; do
         r=$(trial "$rate"); log "$label rate $rate -> $r"
         if awk -v d="$(echo "$r" | cut -d' ' -f2)" 'BEGIN {exit !(d < 1)}'; then
             good=$rate; best="$r"
-            if [ -n "$bad" ]; then break; fi
-            rate=$(( rate * 2 ))
+            if [ -z "$bad" ]; then rate=$(( rate * 2 )); continue; fi
         else
             bad=$rate
             if [ -z "$good" ]; then   # nothing passed yet: halve, down to 25/s
                 [ "$rate" -gt 25 ] || break
                 rate=$(( rate / 2 )); continue
             fi
-            rate=$(( (good + bad) / 2 ))
-            [ $(( bad - good )) -gt 100 ] || break
         fi
+        # Bisect until the bracket is within 5% of the passing rate (or the budget ends).
+        [ $(( (bad - good) * 20 )) -gt "$good" ] || break
+        rate=$(( (good + bad) / 2 ))
     done
     shift
-    local cpu; cpu=$(cpu_cost "$@"); log "$label CPU ms/DORA at $CPU_RATE/s (server db) -> $cpu"
-    echo "$label|$best $cpu" >>"$WORK/rows"
+    local cpu cpu2
+    cpu=$(cpu_cost "$CPU_RATE" "$@"); log "$label CPU ms/DORA at $CPU_RATE/s (server db) -> $cpu"
+    cpu2=$(cpu_cost "$CPU_RATE2" "$@"); log "$label CPU ms/DORA at $CPU_RATE2/s (server db) -> $cpu2"
+    echo "$label|$best $cpu $cpu2" >>"$WORK/rows"
 }
 
 # ---------------------------------------------------------------- points
@@ -209,7 +213,7 @@ point_shoal() { # label backend nservers [defaults]
     shoal_config "$WORK/shoal-$backend.json" "$json" "$mode"
     for i in $(seq 0 $(( n - 1 ))); do
         if ! start "$ID-s$i" "shoal-$backend-$n-$i" env RUST_LOG=warn "$SHOAL" -c "$WORK/shoal-$backend.json"; then
-            echo "$label|0 100 - - - -" >>"$WORK/rows"; stop "${pids[@]}" "$LAST_PID"; return
+            echo "$label|0 100 - - - - - -" >>"$WORK/rows"; stop "${pids[@]}" "$LAST_PID"; return
         fi
         pids+=("$LAST_PID")
     done
@@ -227,7 +231,7 @@ point_kea() { # label backend
     kea_config "$WORK/kea-$backend.json" "$json"
     if ! start "$ID-s0" "kea-$backend" env KEA_PIDFILE_DIR="$WORK" KEA_LOCKFILE_DIR="$WORK" \
         /usr/sbin/kea-dhcp4 -c "$WORK/kea-$backend.json"; then
-        echo "$label|0 100 - - - -" >>"$WORK/rows"; stop "$LAST_PID"; return
+        echo "$label|0 100 - - - - - -" >>"$WORK/rows"; stop "$LAST_PID"; return
     fi
     pid=$LAST_PID
     measure "$label" "$pid"; stop "$pid"
@@ -264,20 +268,23 @@ done
 
 # ---------------------------------------------------------------- report
 field() { grep -F "$1|" "$WORK/rows" | head -1 | cut -d'|' -f2 | cut -d' ' -f"$2"; }
-cpu_of() { awk -v s="$(field "$1" 5)" -v d="$(field "$1" 6)" 'BEGIN { if (s != "" && s != "-") printf "%.3f", s + d; else print "-" }'; }
-# ratio A B: DORA/s of A over B, and B's CPU per DORA over A's (both "how many times better")
+# cpu_of LABEL [FIRST_FIELD] -> server + database ms per DORA (fields 5-6: CPU_RATE, 7-8: CPU_RATE2)
+cpu_of() { local f=${2:-5}; awk -v s="$(field "$1" "$f")" -v d="$(field "$1" $(( f + 1 )))" 'BEGIN { if (s != "" && s != "-") printf "%.3f", s + d; else print "-" }'; }
+# ratio A B: DORA/s of A over B, and B's CPU per DORA over A's at both rates ("times better")
 ratio() {
-    awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" -v ca="$(cpu_of "$1")" -v cb="$(cpu_of "$2")" 'BEGIN {
+    awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" -v ca="$(cpu_of "$1")" -v cb="$(cpu_of "$2")" \
+        -v ca2="$(cpu_of "$1" 7)" -v cb2="$(cpu_of "$2" 7)" 'BEGIN {
         r = (b > 0) ? sprintf("%.2f", a / b) : "-"; c = (ca > 0 && cb > 0) ? sprintf("%.2f", cb / ca) : "-"
-        printf "%s / %s", r, c }'
+        c2 = (ca2 > 0 && cb2 > 0) ? sprintf("%.2f", cb2 / ca2) : "-"
+        printf "%s / %s / %s", r, c, c2 }'
 }
 echo
-echo "DHCPv4 DORA/s at < 1% drops (perfdhcp, ${TRIAL_SECS}s trials) and CPU ms per DORA at ${CPU_RATE}/s; $(nproc) cores; $(date -u +%F)"
-printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' configuration "DORA/s" "drops%" "D-O avg ms" "R-A avg ms" \
-    "srv ms" "db ms" "total ms" "vs Kea rate/CPU"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------ ---------- --------- ------------ ------------ ---------- ---------- ----------- -----------------
+echo "DHCPv4 DORA/s at < 1% drops (perfdhcp, ${TRIAL_SECS}s trials); server + database CPU ms per DORA at ${CPU_RATE}/s and ${CPU_RATE2}/s; $(nproc) cores; $(date -u +%F)"
+row() { printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %9s | %-20s |\n' "$@"; }
+row configuration "DORA/s" "drops%" "D-O avg ms" "R-A avg ms" "srv ms" "db ms" "total ms" "@${CPU_RATE2}/s" "vs Kea: rate/CPU/CPU2"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------ ---------- --------- ------------ ------------ ---------- ---------- ----------- ----------- ----------------------
 while IFS='|' read -r label rest; do
-    read -r rate drop dom ram srv db <<<"$rest"
+    read -r rate drop dom ram srv db _ <<<"$rest"
     r=""
     case "$label" in
         "shoal 1x PostgreSQL") r=$(ratio "shoal 1x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
@@ -285,7 +292,6 @@ while IFS='|' read -r label rest; do
         "shoal 2x PostgreSQL") r=$(ratio "shoal 2x PostgreSQL" "Kea 2.2 PostgreSQL") ;;
         "shoal 1x MySQL") r=$(ratio "shoal 1x MySQL" "Kea 2.2 MySQL") ;;
     esac
-    printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' "$label" "$rate" "$drop" "$dom" "$ram" \
-        "$srv" "$db" "$(cpu_of "$label")" "$r"
+    row "$label" "$rate" "$drop" "$dom" "$ram" "$srv" "$db" "$(cpu_of "$label")" "$(cpu_of "$label" 7)" "$r"
 done <"$WORK/rows"
-printf '| %-22s | %8s | %7s | %10s | %10s | %8s | %8s | %9s | %-15s |\n' "pgbench upsert (TPS)" "$TPS" "" "" "" "" "" "" "DB ceiling"
+row "pgbench upsert (TPS)" "$TPS" "" "" "" "" "" "" "" "DB ceiling"

@@ -372,7 +372,9 @@ pub trait LeaseStore: Send + Sync + 'static {
     /// Take one address from the free list inside `pools` (never one reserved in
     /// `hosts` for `lease.subnet_id`), and write `lease` at that address, atomically.
     /// `lease.address` and `lease.pool_id` are ignored/replaced. None when the free list
-    /// has nothing in these pools.
+    /// has nothing in these pools. Which free address is the backend's choice: PostgreSQL
+    /// starts at a random point of the range (concurrent claims seldom meet), the others
+    /// take the lowest.
     async fn claim_free4(
         &self,
         lease: &Lease4,
@@ -402,9 +404,9 @@ pub trait LeaseStore: Send + Sync + 'static {
 
     /// A free address of `pools` for an OFFER that is not written (`offer-lifetime: 0`):
     /// from the free list (possibly a stale row, which the REQUEST's claim then refuses),
-    /// never one reserved in `hosts` for `subnet_id`, chosen
-    /// at random among the lowest few of each range so that concurrent DISCOVERs seldom
-    /// pick the same one. Nothing is written.
+    /// never one reserved in `hosts` for `subnet_id`: the first at or above a random point
+    /// of a range (wrapping round), so that concurrent DISCOVERs seldom pick the same one
+    /// and the pick reads one index entry. Nothing is written.
     async fn peek_free4(
         &self,
         subnet_id: u32,

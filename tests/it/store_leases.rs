@@ -74,7 +74,7 @@ async fn loaded(t: &TestDb, pools: &[PoolRange]) -> Arc<dyn LeaseStore> {
     s
 }
 
-async fn claim_free_takes_lowest_free_address_in_pool(t: &TestDb) {
+async fn claim_free_takes_a_free_address_in_pool(t: &TestDb) {
     let p = pool(10, 20);
     let s = loaded(t, &[p]).await;
     assert!(s
@@ -87,9 +87,10 @@ async fn claim_free_takes_lowest_free_address_in_pool(t: &TestDb) {
         .await
         .unwrap();
     let got = got.expect("a free address");
-    assert_eq!(got.address, ip(11));
+    // Which free address is the backend's choice (PostgreSQL starts at a random point).
+    assert!(got.address > ip(10) && got.address <= ip(20), "{got:?}");
     assert_eq!(got.pool_id, 7);
-    assert_eq!(s.lease4_by_address(ip(11)).await.unwrap(), Some(got));
+    assert_eq!(s.lease4_by_address(got.address).await.unwrap(), Some(got));
 }
 
 /// Reserve `address` in subnet 1 for a client that never shows up.
@@ -117,11 +118,15 @@ async fn claim_free_skips_reserved_address(t: &TestDb) {
     let p = pool(10, 12);
     let s = loaded(t, &[p]).await;
     reserve(t, ip(10)).await;
-    let got = s
-        .claim_free4(&lease(ip(0), 1, NOW + 600), &[p], NOW)
-        .await
-        .unwrap();
-    assert_eq!(got.map(|l| l.address), Some(ip(11)));
+    let mut got = HashSet::new();
+    for c in 1..=3 {
+        let l = s
+            .claim_free4(&lease(ip(0), c, NOW + 600), &[p], NOW)
+            .await
+            .unwrap();
+        got.insert(l.map(|l| l.address));
+    }
+    assert_eq!(got, HashSet::from([Some(ip(11)), Some(ip(12)), None]));
 }
 
 async fn claim_free_returns_none_when_pool_full(t: &TestDb) {
@@ -160,8 +165,12 @@ async fn claim_free_moves_to_next_range(t: &TestDb) {
     let second = s
         .claim_free4(&lease(ip(0), 2, NOW + 600), &[b, a], NOW)
         .await
-        .unwrap();
-    assert_eq!(second.map(|l| (l.address, l.pool_id)), Some((ip(30), 8)));
+        .unwrap()
+        .expect("the next range");
+    assert!(
+        [ip(30), ip(31)].contains(&second.address) && second.pool_id == 8,
+        "{second:?}"
+    );
 }
 
 async fn claim4_renews_own_lease(t: &TestDb) {
@@ -328,7 +337,10 @@ async fn reclaim_expired_returns_addresses_to_free_list(t: &TestDb) {
         .claim_free4(&lease(ip(0), 3, NOW + 600), &[p], NOW + 21)
         .await
         .unwrap();
-    assert_eq!(got.map(|l| l.address), Some(ip(10)));
+    assert!(
+        matches!(got, Some(ref l) if [ip(10), ip(11)].contains(&l.address)),
+        "{got:?}"
+    );
 }
 
 async fn reclaim_is_bounded_by_max(t: &TestDb) {
@@ -671,7 +683,8 @@ async fn previous_or_free_returns_the_clients_row_without_writing(t: &TestDb) {
         .await
         .unwrap();
     assert!(
-        matches!(got, PreviousOrFree::Free(Some(ref l)) if l.address == ip(10)),
+        matches!(got, PreviousOrFree::Free(Some(ref l))
+            if l.address != ip(15) && (ip(10)..=ip(20)).contains(&l.address)),
         "{got:?}"
     );
 }
@@ -688,17 +701,16 @@ async fn previous_or_free_claims_for_a_new_client(t: &TestDb) {
     let PreviousOrFree::Free(Some(l)) = got else {
         panic!("claimed: {got:?}")
     };
-    assert_eq!(
-        (l.address, l.pool_id, l.state),
-        (ip(10), 7, LeaseState::Offered)
-    );
-    assert_eq!(s.lease4_by_address(ip(10)).await.unwrap(), Some(l));
+    assert!([ip(10), ip(11)].contains(&l.address), "{l:?}");
+    assert_eq!((l.pool_id, l.state), (7, LeaseState::Offered));
+    let (mine, other) = (l.address, if l.address == ip(10) { ip(11) } else { ip(10) });
+    assert_eq!(s.lease4_by_address(mine).await.unwrap(), Some(l));
     // The next call of the same client finds that row instead of taking another.
     let again = s
         .previous_or_free4(&key(2), &[1], &offer, &[p], NOW)
         .await
         .unwrap();
-    assert_eq!(again, PreviousOrFree::Previous(ip(10)));
+    assert_eq!(again, PreviousOrFree::Previous(mine));
     // A client with no identifier at all still gets a free address; then the pool is full.
     let anon = ClientKey {
         client_id: None,
@@ -709,7 +721,7 @@ async fn previous_or_free_claims_for_a_new_client(t: &TestDb) {
         .await
         .unwrap();
     assert!(
-        matches!(got, PreviousOrFree::Free(Some(ref l)) if l.address == ip(11)),
+        matches!(got, PreviousOrFree::Free(Some(ref l)) if l.address == other),
         "{got:?}"
     );
     let got = s
@@ -752,8 +764,8 @@ async fn concurrent_previous_or_free_never_duplicate(t: &TestDb) {
     second.close().await;
 }
 
-async fn peek_free_picks_a_low_free_address_without_writing(t: &TestDb) {
-    // 60 addresses: picks come from the lowest 32 free ones, at random.
+async fn peek_free_picks_a_free_address_without_writing(t: &TestDb) {
+    // 60 addresses: picks start at random points, so they spread over the pool.
     let p = PoolRange {
         start: Ipv4Addr::new(10, 0, 1, 0),
         end: Ipv4Addr::new(10, 0, 1, 59),
@@ -768,10 +780,7 @@ async fn peek_free_picks_a_low_free_address_without_writing(t: &TestDb) {
             .await
             .unwrap()
             .expect("a free address");
-        assert!(
-            a <= Ipv4Addr::new(10, 0, 1, 31),
-            "{a} is among the lowest free ones"
-        );
+        assert!((p.start..=p.end).contains(&a), "{a} lies in the pool");
         seen.insert(a);
     }
     assert!(
@@ -784,6 +793,42 @@ async fn peek_free_picks_a_low_free_address_without_writing(t: &TestDb) {
         "nothing taken"
     );
     assert!(s.all_leases4().await.unwrap().is_empty());
+}
+
+/// Picks that start above the last free address wrap round to the bottom of the range:
+/// with only the lowest (then only the highest) address free, every pick finds it.
+async fn free_picks_wrap_round_to_the_start_of_the_range(t: &TestDb) {
+    let p = pool(10, 40);
+    let s = loaded(t, &[p]).await;
+    for a in 11..=39 {
+        let got = s.claim4(&lease(ip(a), a, NOW + 600), &key(a), NOW).await;
+        assert!(got.unwrap().is_some());
+    }
+    // .10 and .40 are free; a claimed .40 leaves only the bottom one.
+    assert!(s
+        .claim4(&lease(ip(40), 40, NOW + 600), &key(40), NOW)
+        .await
+        .unwrap()
+        .is_some());
+    for _ in 0..20 {
+        assert_eq!(s.peek_free4(1, &[p], NOW).await.unwrap(), Some(ip(10)));
+    }
+    let got = s
+        .claim_free4(&lease(ip(0), 10, NOW + 600), &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got.map(|l| l.address), Some(ip(10)));
+    // Only the top one free: picks from any point below find it.
+    assert!(s.release4(ip(40), &key(40), NOW).await.unwrap());
+    for _ in 0..20 {
+        assert_eq!(s.peek_free4(1, &[p], NOW).await.unwrap(), Some(ip(40)));
+    }
+    let got = s
+        .claim_free4(&lease(ip(0), 41, NOW + 600), &[p], NOW)
+        .await
+        .unwrap();
+    assert_eq!(got.map(|l| l.address), Some(ip(40)));
+    assert_eq!(s.peek_free4(1, &[p], NOW).await.unwrap(), None);
 }
 
 async fn peek_free_skips_leased_and_reserved_addresses(t: &TestDb) {
@@ -870,7 +915,7 @@ async fn previous_or_peek_reads_only(t: &TestDb) {
 }
 
 battery!(
-    claim_free_takes_lowest_free_address_in_pool,
+    claim_free_takes_a_free_address_in_pool,
     claim_free_skips_reserved_address,
     claim_free_returns_none_when_pool_full,
     claim_free_moves_to_next_range,
@@ -896,7 +941,8 @@ battery!(
     previous_or_free_returns_the_clients_row_without_writing,
     previous_or_free_claims_for_a_new_client,
     concurrent_previous_or_free_never_duplicate,
-    peek_free_picks_a_low_free_address_without_writing,
+    peek_free_picks_a_free_address_without_writing,
+    free_picks_wrap_round_to_the_start_of_the_range,
     peek_free_skips_leased_and_reserved_addresses,
     peek_expired_finds_the_oldest_without_taking_it,
     previous_or_peek_reads_only,

@@ -99,8 +99,7 @@ impl LeaseStore for MySqlStore {
         pools: &[PoolRange],
         _now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        self.peek(free_pick(subnet_id, pools, question, "RAND"))
-            .await
+        self.peek(free_pick(subnet_id, pools, question)).await
     }
 
     async fn peek_expired4(

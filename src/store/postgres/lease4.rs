@@ -128,7 +128,9 @@ impl LeaseStore for PgStore {
                 .bind(now)
                 .bind(i64::from(lease.subnet_id));
             let mut c = self.pool_for(lease).get().await?;
-            let r = bind_ranges(q, &pools).fetch_optional(&mut *c).await;
+            let r = bind_froms(bind_ranges(q, &pools), &pools)
+                .fetch_optional(&mut *c)
+                .await;
             let row = c.finish(r)?;
             let Some(row) = row else { return Ok(None) };
             let claimed: Option<i64> = row.try_get("claimed").map_err(map_err)?;
@@ -170,11 +172,8 @@ impl LeaseStore for PgStore {
             .bind(now)
             .bind(i64::from(lease.subnet_id));
         let mut c = self.pool_for(lease).get().await?;
-        let r = bind_ranges(q, &pools)
-            .bind(key)
-            .bind(subnets)
-            .fetch_one(&mut *c)
-            .await;
+        let q = bind_ranges(q, &pools).bind(key).bind(subnets);
+        let r = bind_froms(q, &pools).fetch_one(&mut *c).await;
         let row = c.finish(r)?;
         let prev: Option<i64> = row.try_get("prev").map_err(map_err)?;
         if let Some(a) = prev {
@@ -202,8 +201,7 @@ impl LeaseStore for PgStore {
         pools: &[PoolRange],
         _now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        self.peek(free_pick(subnet_id, pools, dollar, "random"))
-            .await
+        self.peek(free_pick(subnet_id, pools, dollar)).await
     }
 
     async fn previous_or_peek4(
@@ -221,9 +219,9 @@ impl LeaseStore for PgStore {
         };
         let peek = match pools.len() {
             0 => "NULL::bigint".to_string(),
-            n => format!("({})", peek_free_sql(n, dollar, "random")),
+            n => format!("({})", peek_free_sql(n, dollar)),
         };
-        let (k, k1) = (3 * pools.len() + 1, 3 * pools.len() + 2);
+        let (k, k1) = (6 * pools.len() + 1, 6 * pools.len() + 2);
         let sql = format!(
             "WITH prev AS (SELECT address FROM lease4 WHERE {col} = ${k} \
              AND subnet_id = ANY(${k1}) AND state <> 3 ORDER BY expire DESC LIMIT 1) \

@@ -2,6 +2,7 @@
 
 use std::net::Ipv4Addr;
 
+use rand::Rng;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::Postgres;
@@ -154,22 +155,39 @@ pub(super) fn pool_id_case(col: &str, pools: &[PoolRange]) -> String {
     format!("CASE{arms} ELSE $7 END")
 }
 
-/// claim_free4: $1..$14 fields, $15 now, $16 subnet, ranges from $17.
+/// claim_free4: $1..$14 fields, $15 now, $16 subnet, ranges from $17, then one random
+/// starting point per range (see [`bind_froms`]).
 pub(super) fn claim_free_sql(pools: &[PoolRange]) -> String {
     free_sql(pools, None)
 }
 
 /// previous_or_free4: as [`claim_free_sql`], plus the client's key (`key_col` = $k) and
-/// subnet ids ($k+1, an array) after the ranges. The free pick runs only when the client
-/// has no row; the one result row carries `prev`, `picked` and `claimed`.
+/// subnet ids ($k+1, an array) after the ranges, then the starting points. The free pick
+/// runs only when the client has no row; the one result row carries `prev`, `picked` and
+/// `claimed`.
 pub(super) fn previous_or_free_sql(pools: &[PoolRange], key_col: &str) -> String {
     free_sql(pools, Some(key_col))
+}
+
+/// Bind one random starting point per range, in `pools` order: the pick takes the first
+/// free address at or above it (wrapping round to the range's start). Concurrent claims,
+/// on this front-end or another, then seldom reach for the same row (with `SKIP LOCKED`
+/// they would skip each other's, but each skip is a wasted lock attempt), and a pick
+/// does not walk the free-list entries that claims deleted at the bottom of the range
+/// and vacuum has not yet removed.
+pub(super) fn bind_froms<'q>(mut q: PgQuery<'q>, pools: &[PoolRange]) -> PgQuery<'q> {
+    let mut rng = rand::rng();
+    for p in pools {
+        let (start, end) = (addr_to_db(p.start), addr_to_db(p.end));
+        q = q.bind(rng.random_range(start..=end.max(start)));
+    }
+    q
 }
 
 fn free_sql(pools: &[PoolRange], prev_key: Option<&str>) -> String {
     let n = pools.len();
     let k = 17 + 2 * n;
-    let (prev_cte, no_prev) = match prev_key {
+    let (prev_cte, no_prev, froms) = match prev_key {
         Some(col) => (
             format!(
                 "prev AS (SELECT address FROM lease4 WHERE {col} = ${k} \
@@ -177,20 +195,28 @@ fn free_sql(pools: &[PoolRange], prev_key: Option<&str>) -> String {
                 k1 = k + 1
             ),
             "NOT EXISTS (SELECT 1 FROM prev) AND ",
+            k + 2,
         ),
-        None => (String::new(), ""),
+        None => (String::new(), "", k),
     };
+    let branch = |tag: String, lo: usize, hi: usize| {
+        format!(
+            "SELECT address FROM (SELECT f.address FROM free_lease4 f \
+             WHERE {no_prev}f.address BETWEEN ${lo} AND ${hi} \
+             AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = f.address \
+             AND h.dhcp4_subnet_id = $16) \
+             ORDER BY f.address LIMIT 1 FOR UPDATE SKIP LOCKED) {tag}"
+        )
+    };
+    // Per range: from its random point up, then from its start (the wrap-round branch
+    // runs only when the first found nothing: the Append stops at the first row).
     let picks: Vec<String> = (0..n)
-        .map(|i| {
+        .flat_map(|i| {
             let a = 17 + 2 * i;
-            format!(
-                "SELECT address FROM (SELECT f.address FROM free_lease4 f \
-                 WHERE {no_prev}f.address BETWEEN ${a} AND ${b} \
-                 AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.ipv4_address = f.address \
-                 AND h.dhcp4_subnet_id = $16) \
-                 ORDER BY f.address LIMIT 1 FOR UPDATE SKIP LOCKED) r{i}",
-                b = a + 1
-            )
+            [
+                branch(format!("r{i}"), froms + i, a + 1),
+                branch(format!("w{i}"), a, a + 1),
+            ]
         })
         .collect();
     let result = if prev_key.is_some() {

@@ -148,8 +148,7 @@ impl LeaseStore for SqliteStore {
         pools: &[PoolRange],
         _now: UnixTime,
     ) -> StoreResult<Option<Ipv4Addr>> {
-        self.peek(free_pick(subnet_id, pools, dollar, "random"))
-            .await
+        self.peek(free_pick(subnet_id, pools, dollar)).await
     }
 
     async fn peek_expired4(
