@@ -102,6 +102,13 @@ pub async fn run(opts: RunOptions, settings: Settings) -> anyhow::Result<()> {
     if health.gave_up() {
         anyhow::bail!("the lease database stayed unreachable (on-fail policy); shoal stopped");
     }
+    if let Some(b) = leases.claim_batches() {
+        info!(
+            claims = b.claims,
+            commits = b.statements,
+            "lease claims and the commits that made them durable"
+        );
+    }
     info!("shoal stopped");
     Ok(())
 }

@@ -289,6 +289,18 @@ pub enum PreviousOrFree<T = Lease4> {
     Free(Option<T>),
 }
 
+/// Claims grouped into shared statements and commits: `claims / statements` is the
+/// average number of leases one commit made durable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimBatchStats {
+    /// Claim statements run (each one commit).
+    pub statements: u64,
+    /// Claims they carried.
+    pub claims: u64,
+    /// Shared statements that failed, after which each of their claims ran alone.
+    pub split: u64,
+}
+
 /// Errors at the storage boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -341,6 +353,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait LeaseStore: Send + Sync + 'static {
     /// Backend name: `postgresql`, `mysql` or `sqlite`.
     fn backend(&self) -> &'static str;
+
+    /// Claims of active leases so far and the statements (commits) that carried them,
+    /// where the backend groups concurrent claims into one commit (PostgreSQL); None
+    /// where every claim is its own.
+    fn claim_batches(&self) -> Option<ClaimBatchStats> {
+        None
+    }
 
     /// Make the free list cover these pools: every address of a range not yet loaded
     /// (see `lease4_pool`) that has no active lease is inserted into `free_lease4`.
@@ -545,6 +564,7 @@ pub mod migrate;
 
 mod db;
 mod fastpool;
+mod group_commit;
 mod peek_sql;
 pub(crate) use db::{addr_from_db, addr_to_db, id_from_db, id_to_db, map_err, DbInner};
 pub use db::{admin_command, backend_of, open_for_server, redact_url, Db};

@@ -594,6 +594,115 @@ async fn concurrent_claims_of_one_address_only_one_wins(t: &TestDb) {
     second.close().await;
 }
 
+/// Many concurrent claims (distinct addresses, plus five clients after one address, and
+/// one client renewing its own lease twice at once) decide exactly as they would one by
+/// one; where the backend groups claims into shared commits, some did share one.
+async fn concurrent_claims_decide_as_single_ones(t: &TestDb) {
+    let s = loaded(t, &[pool(10, 60)]).await;
+    let mine = lease(ip(60), 200, NOW + 600);
+    assert!(s.claim4(&mine, &key(200), NOW).await.unwrap().is_some());
+    let before = s.claim_batches();
+    let start = Arc::new(tokio::sync::Barrier::new(48));
+    let tasks: Vec<_> = (1..=48u8)
+        .map(|c| {
+            let (s, start) = (s.clone(), start.clone());
+            // 1..=40: one address each; 41..=45: all after .55; 46..=48: .60, whose
+            // owner (200) is not among them, then the owner twice at once.
+            let (address, client) = match c {
+                1..=40 => (ip(9 + c), c),
+                41..=45 => (ip(55), c),
+                46 => (ip(60), c),
+                _ => (ip(60), 200),
+            };
+            tokio::spawn(async move {
+                start.wait().await;
+                let l = lease(address, client, NOW + 900);
+                let got = s.claim4(&l, &key(client), NOW).await;
+                (c, address, got.expect("claim4"))
+            })
+        })
+        .collect();
+    let mut at_55 = Vec::new();
+    for task in tasks {
+        let (c, address, got) = task.await.expect("task");
+        match c {
+            1..=40 => assert!(got.is_some(), "client {c} gets its free {address}"),
+            41..=45 => {
+                if got.is_some() {
+                    at_55.push(c);
+                }
+            }
+            46 => assert_eq!(got, None, "{address} is held by its owner"),
+            _ => assert!(got.is_some(), "the owner renews {address}"),
+        }
+    }
+    assert_eq!(at_55.len(), 1, "one winner of .55: {at_55:?}");
+    let row = s.lease4_by_address(ip(55)).await.unwrap().expect("row");
+    assert_eq!(row.hwaddr, mac(at_55[0]));
+    let row = s.lease4_by_address(ip(60)).await.unwrap().expect("row");
+    assert_eq!((row.hwaddr, row.expire), (mac(200), NOW + 900));
+    for c in 1..=40u8 {
+        let row = s.lease4_by_address(ip(9 + c)).await.unwrap().expect("row");
+        assert_eq!(row.hwaddr, mac(c));
+    }
+    assert_eq!(
+        before.is_some(),
+        t.backend != crate::common::Backend::Sqlite,
+        "PostgreSQL and MySQL group claims"
+    );
+    if let (Some(b), Some(a)) = (before, s.claim_batches()) {
+        let (statements, claims) = (a.statements - b.statements, a.claims - b.claims);
+        assert_eq!(claims, 48);
+        assert!(
+            statements < claims,
+            "{claims} claims in {statements} commits"
+        );
+    }
+}
+
+/// A claim the database refuses (a hostname longer than the column, where the backend
+/// checks) fails alone: the claims that went with it in a shared commit still succeed.
+async fn one_failing_claim_does_not_fail_its_batch(t: &TestDb) {
+    let s = loaded(t, &[pool(10, 250)]).await;
+    // The database servers refuse it (SQLite does not check lengths) and group claims.
+    let server = t.backend != crate::common::Backend::Sqlite;
+    // Until a shared statement was split (20 claims at once nearly always share one).
+    for attempt in 0..5u8 {
+        let start = Arc::new(tokio::sync::Barrier::new(20));
+        let tasks: Vec<_> = (1..=20u8)
+            .map(|n| {
+                let (s, start) = (s.clone(), start.clone());
+                let c = 20 * attempt + n;
+                tokio::spawn(async move {
+                    let mut l = lease(ip(9 + c), c, NOW + 900);
+                    if n == 7 {
+                        l.hostname = "h".repeat(400);
+                    }
+                    start.wait().await;
+                    (n, c, s.claim4(&l, &key(c), NOW).await)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (n, c, got) = task.await.expect("task");
+            if n == 7 {
+                assert!(
+                    !server || got.is_err(),
+                    "the server refuses the long hostname"
+                );
+                continue;
+            }
+            assert!(got.expect("claim4").is_some(), "client {c}");
+            let row = s.lease4_by_address(ip(9 + c)).await.unwrap().expect("row");
+            assert_eq!(row.hwaddr, mac(c));
+        }
+        if !server || s.claim_batches().is_some_and(|b| b.split > 0) {
+            return;
+        }
+    }
+    panic!("no shared claim statement was split in five attempts");
+}
+
 async fn late_offer_does_not_downgrade_active_lease(t: &TestDb) {
     let s = loaded(t, &[pool(10, 20)]).await;
     let committed = lease(ip(12), 3, NOW + 3600);
@@ -937,6 +1046,8 @@ battery!(
     concurrent_allocations_never_duplicate,
     concurrent_claims_of_one_address_only_one_wins,
     late_offer_does_not_downgrade_active_lease,
+    concurrent_claims_decide_as_single_ones,
+    one_failing_claim_does_not_fail_its_batch,
     release_offers_frees_other_offers_only,
     previous_or_free_returns_the_clients_row_without_writing,
     previous_or_free_claims_for_a_new_client,

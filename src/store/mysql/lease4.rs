@@ -16,7 +16,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::MySqlStore;
 use crate::store::{
-    map_err, ClientKey, Lease4, LeaseStore, PoolRange, StoreResult, SubnetLeaseCounts, UnixTime,
+    map_err, ClientKey, Lease4, LeaseState, LeaseStore, PoolRange, StoreResult, SubnetLeaseCounts,
+    UnixTime,
 };
 
 use super::lease4_sql::*;
@@ -26,6 +27,10 @@ use crate::store::peek_sql::{expired_pick, fetch_pick, free_pick, question, Pick
 impl LeaseStore for MySqlStore {
     fn backend(&self) -> &'static str {
         "mysql"
+    }
+
+    fn claim_batches(&self) -> Option<crate::store::ClaimBatchStats> {
+        Some(self.claims.stats())
     }
 
     async fn sync_pools4(&self, pools: &[PoolRange], now: UnixTime) -> StoreResult<()> {
@@ -78,7 +83,10 @@ impl LeaseStore for MySqlStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<Option<Lease4>> {
-        retrying_on!(self.fast, c => self.claim4_once(c, lease, client, now), None)
+        if lease.state != LeaseState::Offered {
+            return self.claims.claim(lease, client, now).await;
+        }
+        retrying_on!(self.fast, c => claim4_once(c, lease, client, now), None)
     }
 
     async fn claim_free4(

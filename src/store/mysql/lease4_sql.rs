@@ -170,6 +170,21 @@ pub(super) fn with_address(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange
     }
 }
 
+/// A multi-row `INSERT` of `leases`, with `tail` after the values.
+pub(super) fn insert_rows<'q>(leases: &[&Lease4], tail: &str) -> MyQuery<'q> {
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; leases.len()];
+    let sql = format!(
+        "INSERT INTO lease4 ({}) VALUES {}{tail}",
+        cols!(),
+        values.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for l in leases {
+        q = bind_fields(q.bind(addr_to_db(l.address)), l);
+    }
+    q
+}
+
 /// Write `lease` at its address given the locked current row: update it, or insert when
 /// there is none. `Again` when a concurrent insert won the primary key.
 pub(super) async fn write_lease(
@@ -210,39 +225,39 @@ pub(super) async fn lock_lease(
         .map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
-impl MySqlStore {
-    pub(super) async fn claim4_once(
-        &self,
-        c: &mut MySqlConnection,
-        lease: &Lease4,
-        client: &ClientKey,
-        now: UnixTime,
-    ) -> Result<Step<Option<Lease4>>, sqlx::Error> {
-        let mut tx = c.begin().await?;
-        sqlx::query(DELETE_FREE)
-            .bind(addr_to_db(lease.address))
-            .execute(&mut *tx)
-            .await?;
-        let cur = lock_lease(&mut tx, lease.address).await?;
-        if let Some(cur) = &cur {
-            if !cur.takeable(now) && !client.owns(cur) {
-                tx.rollback().await?;
-                return Ok(Step::Done(None));
-            }
-            if client.owns(cur) && crate::store::offer_keeps_lease(cur, lease, now) {
-                tx.rollback().await?;
-                return Ok(Step::Done(Some(cur.clone())));
-            }
+/// One attempt of `claim4` for one lease (offers included), in its own transaction.
+pub(super) async fn claim4_once(
+    c: &mut MySqlConnection,
+    lease: &Lease4,
+    client: &ClientKey,
+    now: UnixTime,
+) -> Result<Step<Option<Lease4>>, sqlx::Error> {
+    let mut tx = c.begin().await?;
+    sqlx::query(DELETE_FREE)
+        .bind(addr_to_db(lease.address))
+        .execute(&mut *tx)
+        .await?;
+    let cur = lock_lease(&mut tx, lease.address).await?;
+    if let Some(cur) = &cur {
+        if !cur.takeable(now) && !client.owns(cur) {
+            tx.rollback().await?;
+            return Ok(Step::Done(None));
         }
-        match write_lease(&mut tx, lease, cur.is_some()).await? {
-            Step::Again => Ok(Step::Again),
-            Step::Done(()) => {
-                tx.commit().await?;
-                Ok(Step::Done(Some(lease.clone())))
-            }
+        if client.owns(cur) && crate::store::offer_keeps_lease(cur, lease, now) {
+            tx.rollback().await?;
+            return Ok(Step::Done(Some(cur.clone())));
         }
     }
+    match write_lease(&mut tx, lease, cur.is_some()).await? {
+        Step::Again => Ok(Step::Again),
+        Step::Done(()) => {
+            tx.commit().await?;
+            Ok(Step::Done(Some(lease.clone())))
+        }
+    }
+}
 
+impl MySqlStore {
     pub(super) async fn claim_free4_once(
         &self,
         c: &mut MySqlConnection,
@@ -418,17 +433,8 @@ impl MySqlStore {
     pub(super) async fn upload_once(&self, leases: &[Lease4]) -> Result<Step<u64>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for chunk in leases.chunks(UPLOAD_BATCH) {
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()];
-            let sql = format!(
-                "INSERT INTO lease4 ({}) VALUES {}",
-                cols!(),
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for l in chunk {
-                q = bind_fields(q.bind(addr_to_db(l.address)), l);
-            }
-            q.execute(&mut *tx).await?;
+            let rows: Vec<&Lease4> = chunk.iter().collect();
+            insert_rows(&rows, "").execute(&mut *tx).await?;
             let active: Vec<i64> = chunk
                 .iter()
                 .filter(|l| !l.state.is_free())

@@ -5,6 +5,7 @@
 //! claims of different addresses never block each other) with time_zone '+00:00'.
 //! A `host` starting with `/` is the path of the server's Unix socket.
 
+mod batch;
 mod host;
 mod lease4;
 mod lease4_sql;
@@ -17,6 +18,7 @@ use sqlx::{Executor, MySql};
 
 use crate::settings::DatabaseConfig;
 use crate::store::fastpool::FastPool;
+use crate::store::group_commit::ClaimBatcher;
 use crate::store::{map_err, StoreError, StoreResult};
 
 /// A mysql lease and host store: sqlx's pool for administration and background work,
@@ -25,6 +27,8 @@ use crate::store::{map_err, StoreError, StoreResult};
 pub struct MySqlStore {
     pub(crate) pool: sqlx::MySqlPool,
     pub(crate) fast: FastPool<MySql>,
+    /// Group commit for claims of active leases, through `fast` (`batch.rs`).
+    pub(crate) claims: std::sync::Arc<ClaimBatcher<batch::MyClaims>>,
 }
 
 /// Session settings every connection needs (see the module documentation).
@@ -57,7 +61,8 @@ impl MySqlStore {
             timeout,
             Some(Box::new(|c| Box::pin(session_setup(c)))),
         );
-        Self { pool, fast }
+        let claims = std::sync::Arc::new(ClaimBatcher::new(batch::MyClaims { fast: fast.clone() }));
+        Self { pool, fast, claims }
     }
 
     /// Open the pools for `cfg` (no schema check).

@@ -33,6 +33,10 @@ impl LeaseStore for PgStore {
         "postgresql"
     }
 
+    fn claim_batches(&self) -> Option<crate::store::ClaimBatchStats> {
+        Some(self.claims.stats())
+    }
+
     async fn sync_pools4(&self, pools: &[PoolRange], now: UnixTime) -> StoreResult<()> {
         for p in pools {
             sqlx::query(SYNC_RANGE)
@@ -88,6 +92,9 @@ impl LeaseStore for PgStore {
         client: &ClientKey,
         now: UnixTime,
     ) -> StoreResult<Option<Lease4>> {
+        if lease.state != LeaseState::Offered {
+            return self.claims.claim(lease, client, now).await;
+        }
         let (cid, hw) = key_params(client);
         let mut c = self.pool_for(lease).get().await?;
         let r = bind_fields(sqlx::query(CLAIM4), lease)

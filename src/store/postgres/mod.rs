@@ -4,6 +4,7 @@
 //! Connections come from `DatabaseConfig`: a URL, or type/name/host/port/user/password
 //! where a host starting with `/` is the directory of the server's Unix socket.
 
+mod batch;
 mod host;
 mod lease4;
 mod lease4_sql;
@@ -16,6 +17,7 @@ use sqlx::Postgres;
 
 use crate::settings::DatabaseConfig;
 use crate::store::fastpool::FastPool;
+use crate::store::group_commit::ClaimBatcher;
 use crate::store::{map_err, StoreError, StoreResult};
 
 /// A postgres lease and host store: sqlx's pool for administration and background work,
@@ -30,6 +32,8 @@ pub struct PgStore {
     /// need not wait for the WAL flush. Leases are always written through `fast`, whose
     /// commits are durable; a durable commit also flushes every earlier offer's WAL.
     pub(crate) offers: FastPool<Postgres>,
+    /// Group commit for claims of active leases, through `fast` (`batch.rs`).
+    pub(crate) claims: std::sync::Arc<ClaimBatcher<batch::PgClaims>>,
 }
 
 impl PgStore {
@@ -57,7 +61,16 @@ impl PgStore {
             timeout,
             None,
         );
-        Self { pool, fast, offers }
+        let claims = std::sync::Arc::new(ClaimBatcher::new(batch::PgClaims {
+            pool: fast.clone(),
+            timeout,
+        }));
+        Self {
+            pool,
+            fast,
+            offers,
+            claims,
+        }
     }
 
     /// The pool to write `lease` through.
