@@ -14,7 +14,7 @@ use super::args::Args;
 use super::envelope::{Answer, CmdResult};
 use super::ApiState;
 use crate::dhcp::DropReason;
-use crate::store::StoreResult;
+use crate::store::{ClaimBatchStats, StoreResult};
 
 /// Kea's packet statistics reported even before the first packet.
 const KNOWN: &[&str] = &[
@@ -161,6 +161,9 @@ pub async fn prometheus(state: &ApiState) -> String {
     out.push_str(&format!(
         "# HELP shoal_uptime_seconds Seconds since start.\n# TYPE shoal_uptime_seconds gauge\nshoal_uptime_seconds {up}\n"
     ));
+    if let Some(b) = state.leases.claim_batches() {
+        out.push_str(&claim_metrics(b));
+    }
     let subnets = subnet_stats(state).await;
     let db_up = u8::from(subnets.is_ok());
     out.push_str(&format!(
@@ -187,4 +190,47 @@ pub async fn prometheus(state: &ApiState) -> String {
         }
     }
     out
+}
+
+/// Group commit's counters (PostgreSQL, MySQL): claims per commit is their ratio.
+fn claim_metrics(b: ClaimBatchStats) -> String {
+    [
+        (
+            "shoal_lease_claims_total",
+            "Lease claims (REQUESTs) sent to the database.",
+            b.claims,
+        ),
+        (
+            "shoal_lease_claim_commits_total",
+            "Statements (one commit each) that carried them.",
+            b.statements,
+        ),
+        (
+            "shoal_lease_claim_splits_total",
+            "Shared claim statements that failed and were retried one claim at a time.",
+            b.split,
+        ),
+    ]
+    .iter()
+    .map(|(n, help, v)| format!("# HELP {n} {help}\n# TYPE {n} counter\n{n} {v}\n"))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_metrics_are_prometheus_counters() {
+        let text = claim_metrics(ClaimBatchStats {
+            statements: 4,
+            claims: 10,
+            split: 1,
+        });
+        assert!(
+            text.contains("# TYPE shoal_lease_claims_total counter\nshoal_lease_claims_total 10\n")
+        );
+        assert!(text.contains("\nshoal_lease_claim_commits_total 4\n"));
+        assert!(text.contains("\nshoal_lease_claim_splits_total 1\n"));
+    }
 }

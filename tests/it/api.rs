@@ -228,6 +228,10 @@ async fn metrics_and_statistics_count_real_packets() {
         "{m}"
     );
     assert!(m.contains("shoal_database_up 1\n"), "{m}");
+    assert!(
+        !m.contains("shoal_lease_claims_total"),
+        "SQLite groups no claims: {m}"
+    );
 
     let v = r
         .cmd(json!({ "command": "statistic-get", "arguments": { "name": "pkt4-offer-sent" } }))
@@ -253,6 +257,20 @@ async fn metrics_and_statistics_count_real_packets() {
         m.contains("shoal_pkt4_received_total 3\n"),
         "Prometheus counters stay monotonic"
     );
+}
+
+/// On a database server, `/metrics` counts lease claims and the commits that carried them.
+#[tokio::test]
+async fn metrics_count_claims_and_their_commits() {
+    let t = crate::common::fresh_db(Backend::Postgres).await;
+    let r = rig(&t, None).await;
+    r.dora(&Client::new(1)).await;
+    r.dora(&Client::new(2)).await;
+    let (status, _, m) = http(r.addr, "GET", "/metrics", "", None).await;
+    assert_eq!(status, 200);
+    assert!(m.contains("\nshoal_lease_claims_total 2\n"), "{m}");
+    assert!(m.contains("\nshoal_lease_claim_commits_total 2\n"), "{m}");
+    assert!(m.contains("\nshoal_lease_claim_splits_total 0\n"), "{m}");
 }
 
 #[tokio::test]
