@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ClaimBatchStats, ClientKey, Lease4, StoreResult, UnixTime};
+use super::{ClaimBatchStats, ClientKey, Lease4, StoreError, StoreResult, UnixTime};
 
 /// Most claims in one batch.
 const MAX_BATCH: usize = 64;
@@ -182,11 +182,7 @@ impl<C: ClaimMany> Core<C> {
                     let n = round.len();
                     self.split.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(error = %e, claims = n, "shared claim failed; each goes alone");
-                    for j in round {
-                        let r = self.batch(&[j.claim()]).await;
-                        let got = r.map(|claimed| j.outcome(&claimed));
-                        let _ = j.reply.send(got);
-                    }
+                    self.one_by_one(round).await;
                 }
                 Err(e) => {
                     // A round of one: its own error.
@@ -196,6 +192,25 @@ impl<C: ClaimMany> Core<C> {
                 }
             }
             jobs = later;
+        }
+    }
+
+    /// Each job alone, skipping those whose packet was given up on. Once one finds the
+    /// database unreachable, the rest get that answer at once rather than each waiting
+    /// out its own timeout.
+    async fn one_by_one(&self, round: Vec<Job>) {
+        let mut down: Option<String> = None;
+        for j in round.into_iter().filter(|j| !j.reply.is_closed()) {
+            if let Some(why) = &down {
+                let _ = j.reply.send(Err(StoreError::Unavailable(why.clone())));
+                continue;
+            }
+            let r = self.batch(&[j.claim()]).await;
+            if let Err(StoreError::Unavailable(why)) = &r {
+                down = Some(why.clone());
+            }
+            let got = r.map(|claimed| j.outcome(&claimed));
+            let _ = j.reply.send(got);
         }
     }
 

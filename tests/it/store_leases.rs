@@ -24,7 +24,7 @@ fn mac(c: u8) -> Vec<u8> {
 }
 
 /// Client `c`: hwaddr 02:00:00:00:00:c, client id 01 + hwaddr.
-fn key(c: u8) -> ClientKey {
+pub(crate) fn key(c: u8) -> ClientKey {
     ClientKey {
         client_id: Some([&[1u8][..], &mac(c)].concat()),
         hwaddr: mac(c),
@@ -32,7 +32,7 @@ fn key(c: u8) -> ClientKey {
 }
 
 /// A lease of client `c` at `address` in subnet 1, expiring at `expire`.
-fn lease(address: Ipv4Addr, c: u8, expire: i64) -> Lease4 {
+pub(crate) fn lease(address: Ipv4Addr, c: u8, expire: i64) -> Lease4 {
     let k = key(c);
     Lease4 {
         address,

@@ -22,7 +22,17 @@ struct Proxy {
     cut: CancellationToken,
 }
 
+/// After the cut the port refuses connections (a database that is gone).
 async fn proxy(port: Option<u16>, upstream: &'static str) -> Proxy {
+    proxy_with(port, upstream, false).await
+}
+
+/// After the cut new connections are accepted and never answered (a database that hangs).
+async fn freezing_proxy(upstream: &'static str) -> Proxy {
+    proxy_with(None, upstream, true).await
+}
+
+async fn proxy_with(port: Option<u16>, upstream: &'static str, hang: bool) -> Proxy {
     let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
         .await
         .expect("bind proxy");
@@ -30,11 +40,18 @@ async fn proxy(port: Option<u16>, upstream: &'static str) -> Proxy {
     let cut = CancellationToken::new();
     let stop = cut.clone();
     tokio::spawn(async move {
+        let mut held = Vec::new();
         loop {
             let (mut inbound, _) = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled(), if !hang => return,
                 r = listener.accept() => match r { Ok(x) => x, Err(_) => return },
             };
+            if stop.is_cancelled() {
+                if hang {
+                    held.push(inbound);
+                }
+                continue;
+            }
             let stop = stop.clone();
             tokio::spawn(async move {
                 let Ok(mut out) = TcpStream::connect(upstream).await else {
@@ -144,4 +161,50 @@ async fn serve_retry_continue_resumes_when_the_database_returns() {
     let log = shoal.log().join("\n");
     assert!(log.contains("lease database lost"), "{log}");
     back.cut.cancel();
+}
+
+/// Claims waiting together when the database hangs all get an error, and once one of
+/// them finds it unreachable the others are not each tried again (each would wait out
+/// its own timeout, the last one all of them); a claim committed before is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_claims_fail_together_when_the_database_hangs() {
+    use crate::store_leases::{key, lease};
+    use shoal::store::Db;
+    let t = fresh_db(Backend::Postgres).await;
+    let px = freezing_proxy("127.0.0.1:5432").await;
+    let mut cfg = t.config.clone();
+    cfg.url = Some(pg_url_via(px.port, &t));
+    cfg.connect_timeout = 1;
+    let db = Db::connect(&cfg).await.expect("through the proxy");
+    let s = db.leases();
+    let lease = |n: u8| lease(Ipv4Addr::new(10, 9, 0, n), n, 1_800_000_600);
+    let kept = s.claim4(&lease(1), &key(1), 1_800_000_000).await;
+    assert!(kept.expect("before the freeze").is_some());
+    px.cut.cancel();
+    let before = s.claim_batches().expect("PostgreSQL groups claims");
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = (2..22u8)
+        .map(|n| {
+            let (s, start) = (s.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                s.claim4(&lease(n), &key(n), 1_800_000_000).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().is_err(), "no database, no lease");
+    }
+    let after = s.claim_batches().unwrap();
+    // Each attempt on the hung database takes the 1 s timeout: claims tried one by one
+    // would make about 20 statements.
+    assert!(
+        after.statements - before.statements < 10,
+        "claims were not each retried alone: {before:?} → {after:?}"
+    );
+    let row =
+        t.db.leases()
+            .lease4_by_address(Ipv4Addr::new(10, 9, 0, 1))
+            .await;
+    assert!(row.unwrap().is_some(), "the lease committed before is kept");
 }
