@@ -660,6 +660,46 @@ async fn concurrent_claims_decide_as_single_ones(t: &TestDb) {
     }
 }
 
+/// Two front-ends (two store handles) each with claims of the same ten addresses in
+/// flight at once, interleaved, so their shared commits overlap: every address
+/// ends with exactly one holder, every claim reported as won is that holder's, and no
+/// claim fails (lock conflicts between the batches are waited out or retried).
+async fn overlapping_batches_of_two_front_ends_never_double_lease(t: &TestDb) {
+    let second = Db::connect(&t.config).await.expect("second handle");
+    let (s1, s2) = (loaded(t, &[pool(10, 19)]).await, second.leases());
+    let start = Arc::new(tokio::sync::Barrier::new(60));
+    let tasks: Vec<_> = (1..=60u8)
+        .map(|c| {
+            let s = if c % 2 == 0 { s1.clone() } else { s2.clone() };
+            let start = start.clone();
+            // Client c wants .10 + (7c mod 10): six clients per address.
+            let address = ip(10 + (c % 10 * 7) % 10);
+            tokio::spawn(async move {
+                start.wait().await;
+                let l = lease(address, c, NOW + 600);
+                (
+                    c,
+                    address,
+                    s.claim4(&l, &key(c), NOW).await.expect("claim4"),
+                )
+            })
+        })
+        .collect();
+    let mut won = std::collections::HashMap::new();
+    for task in tasks {
+        let (c, address, got) = task.await.expect("task");
+        if got.is_some() {
+            assert!(won.insert(address, c).is_none(), "{address} won twice");
+        }
+    }
+    assert_eq!(won.len(), 10, "every address has a holder: {won:?}");
+    for (address, c) in won {
+        let row = s1.lease4_by_address(address).await.unwrap().expect("row");
+        assert_eq!(row.hwaddr, mac(c), "{address} is held by its winner");
+    }
+    second.close().await;
+}
+
 /// A claim the database refuses (a hostname longer than the column, where the backend
 /// checks) fails alone: the claims that went with it in a shared commit still succeed.
 async fn one_failing_claim_does_not_fail_its_batch(t: &TestDb) {
@@ -1047,6 +1087,7 @@ battery!(
     concurrent_claims_of_one_address_only_one_wins,
     late_offer_does_not_downgrade_active_lease,
     concurrent_claims_decide_as_single_ones,
+    overlapping_batches_of_two_front_ends_never_double_lease,
     one_failing_claim_does_not_fail_its_batch,
     release_offers_frees_other_offers_only,
     previous_or_free_returns_the_clients_row_without_writing,
