@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sqlx::{Postgres, Row};
 
-use super::lease4_sql::{addr_from_db, addr_to_db, bind_fields, cols, key_params, PgQuery, CLAIM4};
+use super::lease4_sql::{
+    addr_from_db, addr_to_db, bind_fields, cols, key_params, upsert_set, PgQuery, CLAIM4,
+};
 use crate::store::fastpool::FastPool;
 use crate::store::group_commit::{Claim, ClaimMany};
 use crate::store::StoreError;
@@ -42,13 +44,7 @@ const CLAIM4_MANY: &str = concat!(
     cols!(),
     " FROM input ORDER BY address ",
     "ON CONFLICT (address) DO UPDATE SET ",
-    "hwaddr = EXCLUDED.hwaddr, hwtype = EXCLUDED.hwtype, client_id = EXCLUDED.client_id, ",
-    "valid_lifetime = EXCLUDED.valid_lifetime, expire = EXCLUDED.expire, ",
-    "subnet_id = EXCLUDED.subnet_id, pool_id = EXCLUDED.pool_id, ",
-    "fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, ",
-    "hostname = EXCLUDED.hostname, state = EXCLUDED.state, ",
-    "user_context = EXCLUDED.user_context, relay_id = EXCLUDED.relay_id, ",
-    "remote_id = EXCLUDED.remote_id",
+    upsert_set!(),
     " WHERE lease4.state IN (2, 3) OR lease4.expire < ",
     of_input!("now"),
     " OR (",

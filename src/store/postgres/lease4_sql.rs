@@ -286,3 +286,4 @@ pub(super) fn with_address(lease: &Lease4, address: Ipv4Addr, pools: &[PoolRange
 }
 
 pub(super) use cols;
+pub(super) use upsert_set;
