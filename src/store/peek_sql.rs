@@ -69,15 +69,19 @@ pub(crate) fn peek_expired_sql(ranges: usize, ph: impl Fn(usize) -> String) -> S
     )
 }
 
+/// A random address of `p` (as stored): where a free-list pick starts.
+pub(crate) fn random_point(p: &PoolRange) -> i64 {
+    let (start, end) = (addr_to_db(p.start), addr_to_db(p.end));
+    rand::rng().random_range(start..=end.max(start))
+}
+
 /// The values of [`peek_free_sql`]'s placeholders, in order.
 pub(crate) fn peek_free_binds(subnet_id: u32, pools: &[PoolRange]) -> Vec<i64> {
-    let mut rng = rand::rng();
     pools
         .iter()
         .flat_map(|p| {
             let (start, end, s) = (addr_to_db(p.start), addr_to_db(p.end), i64::from(subnet_id));
-            let from = rng.random_range(start..=end.max(start));
-            [from, end, s, start, end, s]
+            [random_point(p), end, s, start, end, s]
         })
         .collect()
 }

@@ -35,11 +35,6 @@ impl ClaimMany for MyClaims {
     }
 }
 
-/// `(?, …)` with `n` placeholders.
-fn list(n: usize) -> String {
-    format!("({})", vec!["?"; n].join(", "))
-}
-
 /// One attempt at claiming `rows` (distinct addresses, in address order).
 async fn claim_many_once(
     c: &mut MySqlConnection,

@@ -62,10 +62,10 @@ impl LeaseStore for MySqlStore {
             return Ok(None);
         }
         let sql = format!(
-            "SELECT {} FROM lease4 WHERE {col} = ? AND subnet_id IN ({}) AND state <> 3 \
+            "SELECT {} FROM lease4 WHERE {col} = ? AND subnet_id IN {} AND state <> 3 \
              ORDER BY expire DESC LIMIT 1",
             cols!(),
-            vec!["?"; subnet_ids.len()].join(", ")
+            list(subnet_ids.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(key);
         for &s in subnet_ids {

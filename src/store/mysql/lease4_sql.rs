@@ -144,6 +144,11 @@ pub(super) fn bind_key<'q>(q: MyQuery<'q>, client: &ClientKey) -> MyQuery<'q> {
 pub(super) use crate::store::lease_row::lease_from_row;
 pub(super) use crate::store::{addr_from_db, addr_to_db, id_from_db};
 
+/// `(?, …)` with `n` placeholders: an `IN` list.
+pub(super) fn list(n: usize) -> String {
+    format!("({})", vec!["?"; n].join(", "))
+}
+
 /// `(col BETWEEN ? AND ? OR …)`, one pair per range.
 pub(super) fn ranges_sql(col: &str, n: usize) -> String {
     let parts = vec![format!("{col} BETWEEN ? AND ?"); n];
@@ -442,8 +447,8 @@ impl MySqlStore {
                 .collect();
             if !active.is_empty() {
                 let sql = format!(
-                    "DELETE FROM free_lease4 WHERE address IN ({})",
-                    vec!["?"; active.len()].join(", ")
+                    "DELETE FROM free_lease4 WHERE address IN {}",
+                    list(active.len())
                 );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for a in active {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::{Postgres, Row};
 
 use super::lease4_sql::{
-    addr_from_db, addr_to_db, bind_fields, cols, key_params, upsert_set, PgQuery, CLAIM4,
+    addr_from_db, addr_to_db, claim4_query, cols, key_params, upsert_set, PgQuery,
 };
 use crate::store::fastpool::FastPool;
 use crate::store::group_commit::{Claim, ClaimMany};
@@ -75,12 +75,7 @@ impl ClaimMany for PgClaims {
         let mut c = self.pool.get().await?;
         let limit = |e| StoreError::Unavailable(format!("lease claim: {e}"));
         let addresses = if let [(lease, client, now)] = rows {
-            let (cid, hw) = key_params(client);
-            let q = bind_fields(sqlx::query(CLAIM4), lease)
-                .bind(addr_to_db(lease.address))
-                .bind(*now)
-                .bind(cid)
-                .bind(hw);
+            let q = claim4_query(lease, client, *now);
             let r = tokio::time::timeout(self.timeout, q.fetch_optional(&mut *c))
                 .await
                 .map_err(limit)?;

@@ -95,13 +95,8 @@ impl LeaseStore for PgStore {
         if lease.state != LeaseState::Offered {
             return self.claims.claim(lease, client, now).await;
         }
-        let (cid, hw) = key_params(client);
         let mut c = self.pool_for(lease).get().await?;
-        let r = bind_fields(sqlx::query(CLAIM4), lease)
-            .bind(addr_to_db(lease.address))
-            .bind(now)
-            .bind(cid)
-            .bind(hw)
+        let r = claim4_query(lease, client, now)
             .fetch_optional(&mut *c)
             .await;
         let row = c.finish(r)?;

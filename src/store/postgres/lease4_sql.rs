@@ -2,11 +2,11 @@
 
 use std::net::Ipv4Addr;
 
-use rand::Rng;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::Postgres;
 
+use crate::store::peek_sql::random_point;
 use crate::store::{ClientKey, Lease4, PoolRange};
 
 pub(super) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
@@ -176,12 +176,20 @@ pub(super) fn previous_or_free_sql(pools: &[PoolRange], key_col: &str) -> String
 /// does not walk the free-list entries that claims deleted at the bottom of the range
 /// and vacuum has not yet removed.
 pub(super) fn bind_froms<'q>(mut q: PgQuery<'q>, pools: &[PoolRange]) -> PgQuery<'q> {
-    let mut rng = rand::rng();
     for p in pools {
-        let (start, end) = (addr_to_db(p.start), addr_to_db(p.end));
-        q = q.bind(rng.random_range(start..=end.max(start)));
+        q = q.bind(random_point(p));
     }
     q
+}
+
+/// [`CLAIM4`] with its parameters bound.
+pub(super) fn claim4_query<'q>(lease: &Lease4, client: &ClientKey, now: i64) -> PgQuery<'q> {
+    let (cid, hw) = key_params(client);
+    bind_fields(sqlx::query(CLAIM4), lease)
+        .bind(addr_to_db(lease.address))
+        .bind(now)
+        .bind(cid)
+        .bind(hw)
 }
 
 fn free_sql(pools: &[PoolRange], prev_key: Option<&str>) -> String {
