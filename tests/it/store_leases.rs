@@ -114,6 +114,24 @@ async fn reserve(t: &TestDb, address: Ipv4Addr) {
     t.db.hosts().add_host(&h).await.expect("add_host");
 }
 
+/// On PostgreSQL claims start at a random point of the range, so successive claims do
+/// not queue for the bottom of the pool (the other backends take the lowest).
+async fn claim_free_spreads_over_the_pool_on_postgres(t: &TestDb) {
+    let p = pool(10, 209);
+    let s = loaded(t, &[p]).await;
+    let mut got = Vec::new();
+    for c in 1..=8 {
+        let l = s.claim_free4(&lease(ip(0), c, NOW + 600), &[p], NOW).await;
+        got.push(l.unwrap().expect("a free address").address);
+    }
+    let lowest: Vec<Ipv4Addr> = (10..18).map(ip).collect();
+    if t.backend == crate::common::Backend::Postgres {
+        assert_ne!(got, lowest, "claims start at random points");
+    } else {
+        assert_eq!(got, lowest, "claims take the lowest free address");
+    }
+}
+
 async fn claim_free_skips_reserved_address(t: &TestDb) {
     let p = pool(10, 12);
     let s = loaded(t, &[p]).await;
@@ -1066,6 +1084,7 @@ async fn previous_or_peek_reads_only(t: &TestDb) {
 battery!(
     claim_free_takes_a_free_address_in_pool,
     claim_free_skips_reserved_address,
+    claim_free_spreads_over_the_pool_on_postgres,
     claim_free_returns_none_when_pool_full,
     claim_free_moves_to_next_range,
     claim4_renews_own_lease,
